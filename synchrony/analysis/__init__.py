@@ -1,0 +1,1 @@
+"""Analysis of Signals: lagged cross-correlation, surrogates and mismatch windows."""
