@@ -1,0 +1,47 @@
+"""Writing result files so that a killed run never leaves a half-written one.
+
+Every file is written to a temporary name in the same folder and renamed into place:
+a rename is atomic on the same file system, so readers see the old file or the whole
+new one, never a truncated one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["atomic_path", "write_csv", "write_json"]
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path beside ``path``; rename it to ``path`` on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_csv(df: pd.DataFrame, path, *, index: bool = False) -> Path:
+    """Write ``df`` as CSV atomically (floats at full precision, '\\n' line ends)."""
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=index, lineterminator="\n")
+    return Path(path)
+
+
+def write_json(obj, path) -> Path:
+    """Write ``obj`` as indented, key-sorted JSON atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, allow_nan=False) + "\n")
+    return Path(path)

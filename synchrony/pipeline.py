@@ -1,0 +1,274 @@
+"""analyze(): a recorded session in, synchrony tables, figures and a summary out.
+
+The stages run in one direction: media -> extractors -> Signals -> analysis -> files.
+:func:`analyze_signals` is the analysis half on its own, for any per-person series.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from synchrony import __version__
+from synchrony.analysis.mismatch import MISMATCH_COLUMNS, mismatch_spans
+from synchrony.analysis.surrogates import circular_shift_peaks
+from synchrony.analysis.xcorr import peak_lags, windowed_xcorr
+from synchrony.config import AnalysisConfig
+from synchrony.errors import ConfigError, NoAudioError
+from synchrony.signals import build_signals, to_flat
+
+__all__ = ["Result", "analyze", "analyze_signals", "write_result"]
+
+log = logging.getLogger("synchrony")
+
+SIGN_CONVENTION = "positive lag = B follows A (A leads); negative lag = A follows B"
+
+
+@dataclass
+class Result:
+    """Everything one analysis produced, as plain tables.
+
+    Attributes
+    ----------
+    signals : pandas.DataFrame
+        Signals on the common clock: index ``time_s``, columns ``(person, feature)``.
+    xcorr : pandas.DataFrame
+        Long form: ``pair, window_start_s, window_end_s, lag_s, r``.
+    windows : pandas.DataFrame
+        Per pair and window: ``pair, window_start_s, window_end_s, peak_r, peak_lag_s,
+        r_lag0``.
+    mismatch : pandas.DataFrame
+        ``start_s, end_s, duration_s, features, strength`` (see
+        :func:`synchrony.analysis.mismatch.mismatch_spans`).
+    summary : dict
+        JSON-ready: session facts, settings and per-pair headline numbers.
+    xcorr_wide : dict of str to pandas.DataFrame
+        Per pair, the windows x lags table of :func:`synchrony.windowed_xcorr` (r).
+    """
+
+    signals: pd.DataFrame
+    xcorr: pd.DataFrame
+    windows: pd.DataFrame
+    mismatch: pd.DataFrame
+    summary: dict
+    xcorr_wide: dict = field(default_factory=dict)
+
+
+def analyze(video, *, layout: str = "split", config: AnalysisConfig | None = None,
+            out_dir=None, progress: bool = False) -> Result:
+    """Analyse one recorded session: extract signals, correlate, find mismatch spans.
+
+    Parameters
+    ----------
+    video : path-like
+        The recording. Layout ``"split"``: one video with person A in the left half and
+        person B in the right half; audio, if any, with one channel per person (left =
+        A) or one mixed channel.
+    layout : {"split"}
+    config : AnalysisConfig, optional
+        Settings; defaults documented in :class:`synchrony.config.AnalysisConfig`.
+    out_dir : path-like, optional
+        If given, every table, ``summary.json`` and the figures are written there.
+    progress : bool
+        Show progress bars (the CLI turns them on).
+
+    Returns
+    -------
+    Result
+
+    Raises
+    ------
+    synchrony.InputFileError, synchrony.MediaError, synchrony.NoFaceError
+        One-line errors naming the file and the problem.
+    """
+    from synchrony.extract.face import extract_face_split
+    from synchrony.extract.voice import voice_tracks
+    from synchrony.media import probe, read_audio
+
+    config = config or AnalysisConfig()
+    if layout != "split":
+        raise ConfigError(f"The 'layout' parameter of analyze must be 'split'; got {layout!r}.")
+    info = probe(video)
+    faces = extract_face_split(video, persons=config.persons, progress=progress)
+
+    voices = {}
+    try:
+        voices = voice_tracks(read_audio(video), persons=config.persons)
+    except NoAudioError as exc:
+        log.warning("%s; analysing video only", exc)
+
+    end_s = max(float(t.index.max()) for t in faces.values() if len(t))
+    face_sig = build_signals(faces, rate_hz=config.rate_hz, max_gap_s=config.max_gap_s,
+                             start_s=0.0, end_s=end_s)
+    parts = [face_sig]
+    if voices:
+        parts.append(build_signals(voices, rate_hz=config.rate_hz, max_gap_s=config.max_gap_s,
+                                   start_s=0.0, end_s=end_s))
+    signals = pd.concat(parts, axis=1)
+
+    facts = {
+        "file": Path(video).name,
+        "layout": layout,
+        "duration_s": info.duration_s,
+        "video_fps_average": info.video.average_fps if info.video else None,
+        "audio": ("per-person channels" if set(voices) == set(config.persons)
+                  else "mixed" if voices else "none"),
+        "face_detected_share": {p: float(t["face_detected"].mean()) for p, t in faces.items()},
+    }
+    result = analyze_signals(signals, config=config, session=facts)
+    if out_dir is not None:
+        write_result(result, out_dir)
+    return result
+
+
+def analyze_signals(signals: pd.DataFrame, *, config: AnalysisConfig | None = None,
+                    session: dict | None = None) -> Result:
+    """Windowed lagged cross-correlation, chance thresholds and mismatch spans of Signals.
+
+    Parameters
+    ----------
+    signals : pandas.DataFrame
+        Index ``time_s`` (uniform at ``config.rate_hz``), columns ``(person, feature)``.
+    config : AnalysisConfig, optional
+    session : dict, optional
+        Facts about the session copied into the summary.
+
+    Returns
+    -------
+    Result
+    """
+    config = config or AnalysisConfig()
+    person_a, person_b = config.persons
+    xcorr_rows, window_rows, spans = [], [], []
+    xcorr_wide, pair_summary = {}, {}
+    duration_s = len(signals) / config.rate_hz
+    for feat_a, feat_b in config.pairs:
+        if (person_a, feat_a) not in signals or (person_b, feat_b) not in signals:
+            log.info("pair %s~%s skipped: feature missing", feat_a, feat_b)
+            continue
+        pair = f"{feat_a}~{feat_b}"
+        a = signals[person_a, feat_a]
+        b = signals[person_b, feat_b]
+        settings = dict(window_s=config.window_s, step_s=config.step_s, max_lag_s=config.max_lag_s)
+        xc = windowed_xcorr(a, b, config.rate_hz, fisher_z=False, **settings)
+        if xc.empty or xc.isna().all().all():
+            log.warning("pair %s skipped: no window with enough data", pair)
+            continue
+        peaks = peak_lags(xc)
+        null = circular_shift_peaks(a.to_numpy(), b.to_numpy(), config.rate_hz,
+                                    n_surrogates=config.n_surrogates, seed=config.seed, **settings)
+        found = mismatch_spans(peaks, null, features=pair, alpha=config.alpha,
+                               min_duration_s=config.min_mismatch_s,
+                               merge_gap_s=config.merge_gap_s, **settings)
+
+        win = peaks.reset_index()
+        win.insert(0, "pair", pair)
+        win.insert(2, "window_end_s", np.round(win["window_start_s"] + config.window_s, 9))
+        win["r_lag0"] = xc[0.0].to_numpy()
+        long = xc.stack(future_stack=True).rename("r").reset_index()
+        long.insert(0, "pair", pair)
+        long.insert(2, "window_end_s", np.round(long["window_start_s"] + config.window_s, 9))
+
+        xcorr_wide[pair] = xc
+        xcorr_rows.append(long)
+        window_rows.append(win)
+        spans.append(found)
+        pair_summary[pair] = _pair_summary(peaks, xc, found, null, duration_s, config)
+
+    xcorr = _concat(xcorr_rows, ["pair", "window_start_s", "window_end_s", "lag_s", "r"])
+    windows = _concat(window_rows, ["pair", "window_start_s", "window_end_s", "peak_r",
+                                    "peak_lag_s", "r_lag0"])
+    mismatch = _concat(spans, MISMATCH_COLUMNS + ["threshold_r"])[MISMATCH_COLUMNS]
+    summary = {
+        "synchrony_version": __version__,
+        "session": session or {},
+        "config": config.to_dict(),
+        "lag_sign_convention": SIGN_CONVENTION,
+        "pairs": pair_summary,
+    }
+    return Result(signals=signals, xcorr=xcorr, windows=windows, mismatch=mismatch,
+                  summary=_json_ready(summary), xcorr_wide=xcorr_wide)
+
+
+def write_result(result: Result, out_dir) -> list[Path]:
+    """Write a Result's tables, summary and figures into ``out_dir`` (atomically).
+
+    Returns the paths written, in order.
+    """
+    from synchrony.formats import write_csv, write_json
+    from synchrony.report.figures import save_figure, signals_with_mismatch, xcorr_heatmap
+
+    out = Path(out_dir)
+    written = [
+        write_csv(to_flat(result.signals), out / "signals.csv"),
+        write_csv(result.xcorr, out / "xcorr.csv"),
+        write_csv(result.windows, out / "windows.csv"),
+        write_csv(result.mismatch, out / "mismatch.csv"),
+        write_json(result.summary, out / "summary.json"),
+    ]
+    persons = result.summary["config"]["persons"]
+    for pair, xc in result.xcorr_wide.items():
+        feat_a, feat_b = pair.split("~")
+        stem = pair.replace("~", "_vs_")
+        heat = xcorr_heatmap(xc, title=f"{pair}: windowed cross-correlation")
+        save_figure(heat, out / f"heatmap_{stem}.png")
+        spans = result.mismatch[result.mismatch["features"] == pair]
+        trace = signals_with_mismatch(result.signals[persons[0], feat_a],
+                                      result.signals[persons[1], feat_b], spans,
+                                      labels=persons, title=f"{pair} with mismatch spans",
+                                      ylabel=feat_a if feat_a == feat_b else "")
+        save_figure(trace, out / f"signals_{stem}.png")
+        written += [out / f"heatmap_{stem}.png", out / f"signals_{stem}.png"]
+    return written
+
+
+def _pair_summary(peaks, xc, spans, null, duration_s, config):
+    peak_r = peaks["peak_r"].to_numpy()
+    lag = peaks["peak_lag_s"].dropna().to_numpy()
+    median_lag = float(np.median(lag)) if lag.size else math.nan
+    person_a, person_b = config.persons
+    leader = None
+    if lag.size:
+        leader = person_a if median_lag > 0 else person_b if median_lag < 0 else "neither"
+    return {
+        "n_windows": int(len(peaks)),
+        "n_windows_defined": int(np.isfinite(peak_r).sum()),
+        "mean_peak_r": _fisher_mean(peak_r),
+        "mean_r_lag0": _fisher_mean(xc[0.0].to_numpy()),
+        "median_peak_lag_s": median_lag,
+        "leader": leader,
+        "chance_peak_r": float(np.nanquantile(null, 1 - config.alpha)) if np.isfinite(null).any() else math.nan,
+        "mismatch_share": float(spans["duration_s"].sum() / duration_s) if duration_s else math.nan,
+        "n_mismatch_spans": int(len(spans)),
+    }
+
+
+def _fisher_mean(r):
+    """Mean correlation through Fisher z (r of +/-1 clipped so z stays finite)."""
+    r = r[np.isfinite(r)]
+    if r.size == 0:
+        return math.nan
+    return float(np.tanh(np.mean(np.arctanh(np.clip(r, -0.999999, 0.999999)))))
+
+
+def _concat(frames, columns):
+    frames = [f for f in frames if not f.empty]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+
+def _json_ready(obj):
+    """Replace NaN/inf by None and numpy scalars by Python ones, recursively."""
+    if isinstance(obj, dict):
+        return {str(k): _json_ready(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_ready(v) for v in obj]
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else None
+    return obj
