@@ -38,6 +38,10 @@ class MediaError(InputFileError):
     """A recording cannot be decoded or lacks what the analysis needs."""
 
 
+class NoAudioError(MediaError):
+    """A recording has no audio track, but the analysis asked for one."""
+
+
 class NoFaceError(MediaError):
     """No face was found in a recording (or in one person's region of it)."""
 
