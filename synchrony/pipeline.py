@@ -19,7 +19,7 @@ from synchrony.analysis.mismatch import MISMATCH_COLUMNS, mismatch_spans
 from synchrony.analysis.surrogates import circular_shift_peaks
 from synchrony.analysis.xcorr import peak_lags, windowed_xcorr
 from synchrony.config import AnalysisConfig
-from synchrony.errors import ConfigError, NoAudioError
+from synchrony.errors import ConfigError, MediaError, NoAudioError
 from synchrony.signals import build_signals, to_flat
 
 __all__ = ["Result", "analyze", "analyze_signals", "write_result"]
@@ -110,6 +110,12 @@ def analyze(video, *, layout: str = "split", config: AnalysisConfig | None = Non
         parts.append(build_signals(voices, rate_hz=config.rate_hz, max_gap_s=config.max_gap_s,
                                    start_s=0.0, end_s=end_s))
     signals = pd.concat(parts, axis=1)
+    # Circular-shift surrogates must move B further than one window plus both lags in
+    # either direction, so a session must be longer than twice that.
+    needed_s = 2 * (config.window_s + 2 * config.max_lag_s)
+    if len(signals) / config.rate_hz <= needed_s:
+        raise MediaError(video, f"too short to analyse: {len(signals) / config.rate_hz:.1f} s of "
+                                f"signal, the window and lag settings need more than {needed_s:g} s")
 
     facts = {
         "file": Path(video).name,
