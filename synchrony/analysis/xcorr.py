@@ -1,14 +1,18 @@
 """Windowed lagged cross-correlation (Boker et al. 2002; rMEA, Kleinbub & Ramseyer 2020).
 
-The kernel works on sliding sums: every window's Pearson r at every lag comes from
-differences of cumulative sums, so the cost grows with the recording length and the
-number of lags, never with the window length.
+The kernel cuts the series into blocks of gcd(window, step) samples, sums each block's
+lagged products once, and builds every window from its blocks: the cost grows with the
+recording length and the number of lags, not with the window length, and every sum
+is local (no running sums over the whole recording to lose digits).
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
+from numpy.lib.stride_tricks import as_strided
 
 from synchrony._validate import check_positive, check_series_pair
 from synchrony.errors import ParameterError
@@ -20,14 +24,11 @@ __all__ = ["windowed_xcorr", "peak_lags", "CONSTANT_TOLERANCE"]
 #: zero cannot be asked of sums in floating point.
 CONSTANT_TOLERANCE = 1e-10
 
-# Bound the (samples x lags) work arrays so a two-hour recording stays in a few
-# hundred MB: lags are processed in chunks of at most this many cells.
-_MAX_CELLS = 4_000_000
-# How many window spans one batch of running sums covers (see _xcorr_kernel).
-_BATCH_SPANS = 4
 # Cells whose raw sum of squares exceeds this multiple of the centred one are recomputed
-# two-pass; below it the sliding sums keep r to ~1e-12.
+# two-pass; below it the one-pass sums keep r to ~1e-12.
 _MAX_CONDITION = 100.0
+# Rows of the two-pass fallback handled at once, bounding its memory.
+_MAX_CELLS = 4_000_000
 
 
 def windowed_xcorr(
@@ -160,77 +161,110 @@ def _samples(seconds, rate_hz, name, func, *, minimum):
 
 
 def _xcorr_kernel(a, b, n_win, n_step, n_lag):
-    """Pearson r (windows x lags) and valid-pair counts via cumulative sums."""
+    """Pearson r (windows x lags) and valid-pair counts."""
     n = len(a)
     span = n_win + n_lag
     n_windows = 0 if n < span else (n - span) // n_step + 1
-    n_lags = 2 * n_lag + 1
-    r = np.full((n_windows, n_lags), np.nan)
-    counts = np.zeros((n_windows, n_lags), dtype=np.int64)
+    r = np.full((n_windows, 2 * n_lag + 1), np.nan)
+    counts = np.zeros(r.shape, dtype=np.int64)
     if n_windows == 0:
         return r, counts
 
-    # Pearson r is unchanged by rescaling the whole series; dividing by the overall SD
-    # makes the constant-side tolerance a plain number.
-    a = a / _overall_sd(a)
-    b = b / _overall_sd(b)
-    # rMEA's rule: a side with more than half of its window missing gives no value.
-    miss_a = _running_sum(np.isnan(a).astype(float))
-    miss_b = _running_sum(np.isnan(b).astype(float))
-
+    # Pearson r is unchanged by shifting and rescaling a whole series. Centring on the
+    # median (where skewed series such as motion energy spend their quiet stretches)
+    # keeps one-pass sums well conditioned; unit SD makes the tolerance a plain number.
+    a = _standardise(a)
+    b = _standardise(b)
     starts = np.arange(n_windows) * n_step
-    # Windows are done in batches that each start their running sums afresh around a
-    # local mean: sums then stay of the size of a few windows, which is what keeps
-    # r accurate to ~1e-12 on long, non-stationary recordings.
-    per_batch = max(1, (_BATCH_SPANS - 1) * span // n_step + 1)
-    for w0 in range(0, n_windows, per_batch):
-        w1 = min(n_windows, w0 + per_batch)
-        lo, hi = starts[w0], starts[w1 - 1] + span
-        too_sparse = _too_sparse(miss_a, miss_b, starts[w0:w1], n_win, n_lag)
-        r[w0:w1], counts[w0:w1] = _batch(a[lo:hi], b[lo:hi], starts[w0:w1] - lo, n_win, n_lag)
-        r[w0:w1][too_sparse] = np.nan
-    return r, counts
-
-
-def _batch(a, b, starts, n_win, n_lag):
-    n = len(a)
-    a = a - _mean(a)
-    b = b - _mean(b)
+    block = math.gcd(n_win, n_step)
+    # Lags >= 0 pair a[j] with b[j + L] for j in a's window [s, s + W); lags < 0 pair
+    # b[i] with a[i + |L|] for i in b's window: the same sums with the roles swapped.
+    ahead = _lagged_sums(a, b, starts, n_win, block, n_lag)
+    behind = _lagged_sums(b, a, starts, n_win, block, n_lag)
+    n_ok, sx, sy, sxx, syy, sxy = (
+        np.concatenate([q_b[:, :0:-1], q_a], axis=1)
+        for q_a, q_b in zip(ahead, (behind[i] for i in (0, 2, 1, 4, 3, 5)))
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        vx = sxx - sx * sx / n_ok
+        vy = syy - sy * sy / n_ok
+        r[:] = (sxy - sx * sy / n_ok) / np.sqrt(vx * vy)
+        # Where a window's mean is far from the series mean relative to its spread,
+        # the differences above lose digits: recompute those cells two-pass.
+        ill = (sxx > _MAX_CONDITION * vx) | (syy > _MAX_CONDITION * vy)
     lags = np.arange(-n_lag, n_lag + 1)
-    r = np.empty((starts.size, lags.size))
-    counts = np.empty((starts.size, lags.size), dtype=np.int64)
-    chunk = max(1, _MAX_CELLS // n)
-    for lo in range(0, lags.size, chunk):
-        lag = lags[lo : lo + chunk]
-        # Pair j of lag L is (a[j], b[j + L]); index everything by the a-sample j.
-        idx = np.arange(n)[:, None] + lag[None, :]
-        b_lag = np.where((idx >= 0) & (idx < n), b[np.clip(idx, 0, n - 1)], np.nan)
-        valid = ~np.isnan(a)[:, None] & ~np.isnan(b_lag)
-        x = np.where(valid, a[:, None], 0.0)
-        y = np.where(valid, b_lag, 0.0)
-        # a's window starts at s + max(-L, 0) (b's at s + max(L, 0)).
-        a_start = starts[:, None] + np.maximum(-lag, 0)[None, :]
-        n_ok = _window_sums(valid.astype(float), a_start, n_win)
-        sx = _window_sums(x, a_start, n_win)
-        sy = _window_sums(y, a_start, n_win)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            sxx = _window_sums(x * x, a_start, n_win)
-            syy = _window_sums(y * y, a_start, n_win)
-            vx = sxx - sx * sx / n_ok
-            vy = syy - sy * sy / n_ok
-            rr = (_window_sums(x * y, a_start, n_win) - sx * sy / n_ok) / np.sqrt(vx * vy)
-            # Where a window's mean is far from the batch mean relative to its spread,
-            # the differences above lose digits: recompute those cells directly.
-            ill = (sxx > _MAX_CONDITION * vx) | (syy > _MAX_CONDITION * vy)
-        if ill.any():
-            w, c = np.nonzero(ill)
-            rr[w, c], vx[w, c], vy[w, c] = _direct_cells(a, b, a_start[w, c], lag[c], n_win)
-        rr = np.clip(rr, -1.0, 1.0)
-        tol = CONSTANT_TOLERANCE * n_ok  # the overall variance is 1 after scaling
-        rr[~(vx > tol) | ~(vy > tol)] = np.nan
-        r[:, lo : lo + lag.size] = rr
-        counts[:, lo : lo + lag.size] = np.rint(n_ok)
+    a_start = starts[:, None] + np.maximum(-lags, 0)[None, :]
+    if ill.any():
+        w, c = np.nonzero(ill)
+        r[w, c], vx[w, c], vy[w, c] = _direct_cells(a, b, a_start[w, c], lags[c], n_win)
+    np.clip(r, -1.0, 1.0, out=r)
+    tol = CONSTANT_TOLERANCE * n_ok  # the overall variance is 1 after standardising
+    r[~(vx > tol) | ~(vy > tol)] = np.nan
+    if np.isnan(a).any() or np.isnan(b).any():
+        # rMEA's rule: a side with more than half of its window missing gives no value.
+        b_start = starts[:, None] + np.maximum(lags, 0)[None, :]
+        miss_a = _missing_in_window(a, a_start, n_win)
+        miss_b = _missing_in_window(b, b_start, n_win)
+        r[(miss_a > n_win / 2) | (miss_b > n_win / 2)] = np.nan
+    counts[:] = np.rint(n_ok)
     return r, counts
+
+
+def _lagged_sums(x, y, starts, n_win, block, n_lag):
+    """Sums over pairs (x[j], y[j + L]), j in [s, s + n_win), for lags L = 0..n_lag.
+
+    Returns ``(n, sum x, sum y, sum x^2, sum y^2, sum xy)`` over the valid pairs, each
+    of shape (n_windows, n_lag + 1). Every window is a whole number of blocks of
+    ``block`` samples; each block's lagged products are summed exactly (an einsum over
+    a strided view, no copy), then the window adds up its blocks. The work is
+    (samples x lags), whatever the window length.
+    """
+    ok_x = ~np.isnan(x)
+    ok_y = ~np.isnan(y)
+    x0 = np.where(ok_x, x, 0.0)
+    y0 = np.where(ok_y, y, 0.0)
+    n_blocks = (starts[-1] + n_win) // block
+    first = starts // block
+    per_window = n_win // block
+
+    def to_windows(per_block):
+        total = per_block[first]
+        for q in range(1, per_window):
+            total = total + per_block[first + q]
+        return total
+
+    def lagged_view(v, width):
+        # Row m is v[m * block : m * block + width]: a strided view, no copy.
+        v_pad = np.concatenate([v, np.zeros(n_lag + block)])
+        step = v_pad.strides[0]
+        return as_strided(v_pad, (n_blocks, width), (block * step, step), writeable=False)
+
+    def windowed(u, v):
+        """sum over j in the window of u[j] * v[j + L]."""
+        u_blocks = u[: n_blocks * block].reshape(n_blocks, block)
+        rows = lagged_view(v, block + n_lag)
+        v_lagged = as_strided(rows, (n_blocks, n_lag + 1, block),
+                              (rows.strides[0], rows.strides[1], rows.strides[1]), writeable=False)
+        return to_windows(np.einsum("bg,blg->bl", u_blocks, v_lagged))
+
+    def windowed_plain(v):
+        """sum over j in the window of v[j + L]: running sums restarted at every block."""
+        running = np.zeros((n_blocks, block + n_lag + 1))
+        np.cumsum(lagged_view(v, block + n_lag), axis=1, out=running[:, 1:])
+        return to_windows(running[:, block:] - running[:, : n_lag + 1])
+
+    shape = (starts.size, n_lag + 1)
+    if ok_x.all() and ok_y.all():
+        # No missing samples: only the cross products need the lagged einsum.
+        x_blocks = x0[: n_blocks * block].reshape(n_blocks, block)
+        sx = to_windows(x_blocks.sum(axis=1))[:, None]
+        sxx = to_windows(np.einsum("bg,bg->b", x_blocks, x_blocks))[:, None]
+        return (np.full(shape, float(n_win)), np.broadcast_to(sx, shape), windowed_plain(y0),
+                np.broadcast_to(sxx, shape), windowed_plain(y0 * y0), windowed(x0, y0))
+    m_x = ok_x.astype(float)
+    m_y = ok_y.astype(float)
+    return (windowed(m_x, m_y), windowed(x0, m_y), windowed(m_x, y0),
+            windowed(x0 * x0, m_y), windowed(m_x, y0 * y0), windowed(x0, y0))
 
 
 def _direct_cells(a, b, a_start, lag, n_win):
@@ -258,35 +292,15 @@ def _direct_cells(a, b, a_start, lag, n_win):
     return r, vx, vy
 
 
-def _too_sparse(miss_a, miss_b, starts, n_win, n_lag):
-    lags = np.arange(-n_lag, n_lag + 1)
-    a_start = starts[:, None] + np.maximum(-lags, 0)[None, :]
-    b_start = starts[:, None] + np.maximum(lags, 0)[None, :]
-    return (miss_a[a_start + n_win] - miss_a[a_start] > n_win / 2) | (
-        miss_b[b_start + n_win] - miss_b[b_start] > n_win / 2
-    )
+def _missing_in_window(x, window_starts, n_win):
+    missing = np.concatenate([[0], np.cumsum(np.isnan(x))])
+    return missing[window_starts + n_win] - missing[window_starts]
 
 
-def _overall_sd(x):
+def _standardise(x):
     finite = ~np.isnan(x)
-    sd = float(np.std(x[finite])) if finite.any() else 0.0
-    return sd if sd > 0 else 1.0
-
-
-def _mean(x):
-    finite = ~np.isnan(x)
-    return float(np.mean(x[finite])) if finite.any() else 0.0
-
-
-def _running_sum(values):
-    """Cumulative sums along axis 0 with a leading zero row: sums are differences."""
-    csum = np.zeros((values.shape[0] + 1,) + values.shape[1:])
-    np.cumsum(values, axis=0, out=csum[1:])
-    return csum
-
-
-def _window_sums(values, window_starts, n_win):
-    """Sum of ``values[j, c]`` for j in [start, start + n_win), per start and column."""
-    csum = _running_sum(values)
-    col = np.arange(values.shape[1])[None, :]
-    return csum[window_starts + n_win, col] - csum[window_starts, col]
+    if not finite.any():
+        return x
+    centred = x - np.median(x[finite])
+    sd = float(np.std(centred[finite]))
+    return centred / sd if sd > 0 else centred
