@@ -78,16 +78,19 @@ def _run_analysis(video, *, layout, out_dir, persons, seed):
     labels = tuple(p.strip() for p in persons.split(","))
     result = run(video, layout=layout, config=AnalysisConfig(persons=labels, seed=seed),
                  out_dir=out_dir, progress=True)
-    click.echo(f"\nWrote {out_dir}/:")
+    click.echo(f"\nWrote {Path(out_dir).resolve()}/:")
     for path in sorted(Path(out_dir).iterdir()):
         if not path.name.startswith("."):
             click.echo(f"  {path.name}")
     for pair, s in result.summary["pairs"].items():
-        lag = s["median_peak_lag_s"]
-        lag_text = "n/a" if lag is None else f"{lag:+.2f} s"
-        click.echo(f"{pair:32s} mean peak r {s['mean_peak_r']:.2f}  median peak lag {lag_text} "
-                   f"(leader: {s['leader']})  mismatch {100 * s['mismatch_share']:.0f}% of the time")
+        click.echo(f"{pair:28s} mean peak r {_fmt(s['mean_peak_r'], '.2f')}  "
+                   f"median peak lag {_fmt(s['median_peak_lag_s'], '+.2f', ' s')} "
+                   f"(leader: {s['leader']})  mismatch {_fmt(s['mismatch_share'], '.0%')} of the time")
     click.echo("Lag sign: positive = B follows A.")
+
+
+def _fmt(value, spec, unit=""):
+    return "n/a" if value is None else f"{value:{spec}}{unit}"
 
 
 if __name__ == "__main__":

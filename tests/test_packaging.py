@@ -1,8 +1,10 @@
-"""Project-level promises: citation metadata, a fast side-effect-free import."""
+"""Project-level promises: citation metadata, a fast side-effect-free import, no network."""
 
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from conftest import REPO
 
@@ -23,3 +25,13 @@ def test_import_is_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_network_is_blocked_in_tests_and_their_subprocesses():
+    import socket
+
+    with pytest.raises(ConnectionRefusedError, match="network access attempted"):
+        socket.create_connection(("127.0.0.1", 9))
+    code = "import socket; socket.socket().connect(('10.0.0.1', 80))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode != 0 and "network access attempted" in out.stderr
