@@ -16,10 +16,11 @@ import logging
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from synchrony import __version__
-from synchrony.formats import write_csv, write_json
+from synchrony.formats import atomic_path, write_json
 
 __all__ = ["file_digest", "stage_key", "load_tracks", "save_tracks"]
 
@@ -66,8 +67,10 @@ def load_tracks(folder, key: str):
     tracks = {}
     try:
         for person, name in manifest["files"].items():
-            table = pd.read_csv(folder / name, index_col="time_s")
-            tracks[person] = table.astype(manifest["dtypes"][person])
+            with np.load(folder / name, allow_pickle=False) as data:
+                columns = manifest["columns"][person]
+                tracks[person] = pd.DataFrame({c: data[f"c{i}"] for i, c in enumerate(columns)},
+                                              index=pd.Index(data["time_s"], name="time_s"))
     except (OSError, KeyError, ValueError) as exc:
         log.warning("%s: cached tracks unreadable (%s); recomputing", folder, exc)
         return None
@@ -83,11 +86,14 @@ def save_tracks(folder, key: str, tracks: dict) -> None:
         os.unlink(folder / "manifest.json")
     except FileNotFoundError:
         pass
-    files, dtypes = {}, {}
+    files, columns = {}, {}
     for i, (person, table) in enumerate(tracks.items()):
-        name = f"track_{i}.csv"
-        write_csv(table, folder / name, index=True)
+        name = f"track_{i}.npz"
+        # Binary arrays keep every float bit and dtype; a CSV round trip need not.
+        arrays = {f"c{j}": table[c].to_numpy() for j, c in enumerate(table.columns)}
+        with atomic_path(folder / name) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, time_s=np.asarray(table.index, dtype=float), **arrays)
         files[person] = name
-        dtypes[person] = {c: str(t) for c, t in table.dtypes.items()}
-    write_json({"key": key, "files": files, "dtypes": dtypes, "version": __version__},
+        columns[person] = [str(c) for c in table.columns]
+    write_json({"key": key, "files": files, "columns": columns, "version": __version__},
                folder / "manifest.json")
