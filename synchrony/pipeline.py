@@ -169,8 +169,9 @@ def analyze_signals(signals: pd.DataFrame, *, config: AnalysisConfig | None = No
         null = circular_shift_peaks(a.to_numpy(), b.to_numpy(), config.rate_hz,
                                     n_surrogates=config.n_surrogates, seed=config.seed, **settings)
         found = mismatch_spans(peaks, null, features=pair, alpha=config.alpha,
+                               window_s=config.window_s, step_s=config.step_s,
                                min_duration_s=config.min_mismatch_s,
-                               merge_gap_s=config.merge_gap_s, **settings)
+                               merge_gap_s=config.merge_gap_s)
 
         win = peaks.reset_index()
         win.insert(0, "pair", pair)

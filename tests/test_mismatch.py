@@ -10,13 +10,14 @@ from synchrony.analysis.surrogates import circular_shift_peaks
 from synchrony.simulate import simulate_dyad
 
 SETTINGS = dict(window_s=4.0, step_s=0.5, max_lag_s=2.0)
+SPAN_SETTINGS = dict(window_s=4.0, step_s=0.5)
 
 
 def _spans(sim, seed=0):
     a, b = sim.signals["A", "x"], sim.signals["B", "x"]
     peaks = peak_lags(windowed_xcorr(a, b, 10, fisher_z=False, **SETTINGS))
     null = circular_shift_peaks(a.to_numpy(), b.to_numpy(), 10, n_surrogates=100, seed=seed, **SETTINGS)
-    return mismatch_spans(peaks, null, min_duration_s=3, merge_gap_s=1, **SETTINGS)
+    return mismatch_spans(peaks, null, min_duration_s=3, merge_gap_s=1, **SPAN_SETTINGS)
 
 
 def _iou(span, truth):
@@ -40,26 +41,26 @@ def test_planted_span_is_found(seed):
 
 def test_span_times_follow_window_centres():
     """Hand-derived: windows 2..5 (starts 1.0..2.5 s) at chance; each stands for the 0.5 s
-    around its centre, start + (4 + 2) / 2, so the span is [4.0 - 0.25, 5.5 + 0.25]."""
+    around its centre, start + 4 / 2, so the span is [3.0 - 0.25, 4.5 + 0.25]."""
     w = pd.DataFrame({"peak_r": [0.9, 0.9, 0.1, 0.2, 0.1, 0.2, 0.9, 0.9]},
                      index=pd.Index(np.arange(8) * 0.5, name="window_start_s"))
     null = np.linspace(0, 0.5, 1001)[None, :].repeat(2, axis=0)  # 95% quantile = 0.475
-    spans = mismatch_spans(w, null, min_duration_s=1, merge_gap_s=0, **SETTINGS)
-    assert spans[["start_s", "end_s"]].to_numpy().tolist() == [[3.75, 5.75]]
+    spans = mismatch_spans(w, null, min_duration_s=1, merge_gap_s=0, **SPAN_SETTINGS)
+    assert spans[["start_s", "end_s"]].to_numpy().tolist() == [[2.75, 4.75]]
     assert spans["strength"].iloc[0] == pytest.approx(0.475 - 0.15)
     assert spans["threshold_r"].iloc[0] == pytest.approx(0.475)
     # too short for a 3 s minimum
-    assert mismatch_spans(w, null, min_duration_s=3, merge_gap_s=0, **SETTINGS).empty
+    assert mismatch_spans(w, null, min_duration_s=3, merge_gap_s=0, **SPAN_SETTINGS).empty
 
 
 def test_merge_gap_joins_spans():
     w = pd.DataFrame({"peak_r": [0.1, 0.1, 0.9, 0.1, 0.1]},
                      index=pd.Index(np.arange(5) * 0.5, name="window_start_s"))
     null = np.full((3, 5), 0.5)
-    apart = mismatch_spans(w, null, min_duration_s=0, merge_gap_s=0, **SETTINGS)
-    joined = mismatch_spans(w, null, min_duration_s=0, merge_gap_s=0.5, **SETTINGS)
+    apart = mismatch_spans(w, null, min_duration_s=0, merge_gap_s=0, **SPAN_SETTINGS)
+    joined = mismatch_spans(w, null, min_duration_s=0, merge_gap_s=0.5, **SPAN_SETTINGS)
     assert len(apart) == 2 and len(joined) == 1
-    assert joined[["start_s", "end_s"]].to_numpy().tolist() == [[2.75, 5.25]]
+    assert joined[["start_s", "end_s"]].to_numpy().tolist() == [[1.75, 4.25]]
 
 
 def test_surrogates_are_seeded():

@@ -24,7 +24,6 @@ def mismatch_spans(
     surrogate_peaks: np.ndarray,
     *,
     window_s: float,
-    max_lag_s: float,
     step_s: float,
     features: str = "",
     alpha: float = 0.05,
@@ -33,9 +32,9 @@ def mismatch_spans(
 ) -> pd.DataFrame:
     """Find spans where windowed synchrony is no higher than chance.
 
-    Each window stands for the ``step_s`` long stretch around the centre of its
-    segment (``window_start_s + (window_s + max_lag_s) / 2``), so consecutive windows
-    tile the session without overlap.
+    Each window stands for the ``step_s`` long stretch around its centre,
+    ``window_start_s + window_s / 2`` (the centre of A's window, as at lag 0), so
+    consecutive windows tile the session without overlap.
 
     Parameters
     ----------
@@ -46,7 +45,7 @@ def mismatch_spans(
         Peak r of the same windows in pseudo pairs (see
         :func:`synchrony.analysis.surrogates.circular_shift_peaks`). Their pooled
         ``1 - alpha`` quantile is the chance threshold.
-    window_s, max_lag_s, step_s : float
+    window_s, step_s : float
         The windowing the peaks came from, in seconds.
     features : str
         Label of the feature pair, copied into the ``features`` column.
@@ -72,17 +71,16 @@ def mismatch_spans(
     >>> w = pd.DataFrame({"peak_r": [.8, .8, .1, .1, .1, .1, .8]},
     ...                  index=pd.Index(np.arange(7.0), name="window_start_s"))
     >>> null = np.full((10, 7), 0.3)
-    >>> mismatch_spans(w, null, window_s=4, max_lag_s=1, step_s=1,
+    >>> mismatch_spans(w, null, window_s=4, step_s=1,
     ...                min_duration_s=2)[["start_s", "end_s"]].to_numpy().tolist()
-    [[4.0, 8.0]]
+    [[3.5, 7.5]]
     """
     func = "mismatch_spans"
     if not 0 < alpha < 1:
         raise ParameterError.expected("alpha", func, "in (0, 1)", alpha)
     for name, value in (("window_s", window_s), ("step_s", step_s)):
         check_positive(value, name, func)
-    for name, value in (("max_lag_s", max_lag_s), ("min_duration_s", min_duration_s),
-                        ("merge_gap_s", merge_gap_s)):
+    for name, value in (("min_duration_s", min_duration_s), ("merge_gap_s", merge_gap_s)):
         check_positive(value, name, func, allow_zero=True)
     null = np.asarray(surrogate_peaks, dtype=float)
     null = null[~np.isnan(null)]
@@ -92,7 +90,7 @@ def mismatch_spans(
     threshold = float(np.quantile(null, 1 - alpha))
 
     peak = windows["peak_r"].to_numpy(dtype=float)
-    centre = np.asarray(windows.index, dtype=float) + (window_s + max_lag_s) / 2
+    centre = np.asarray(windows.index, dtype=float) + window_s / 2
     at_chance = peak <= threshold  # NaN windows (no data) are not evidence of mismatch
     rows = []
     for first, last in _runs(at_chance, max_bridge=int(round(merge_gap_s / step_s))):
