@@ -5,6 +5,7 @@ Importing the package is fast and has no side effects: video and audio libraries
 """
 
 from synchrony.analysis.xcorr import peak_lags, windowed_xcorr
+from synchrony.readers import load_signals
 from synchrony.errors import (
     ConfigError,
     InputFileError,
@@ -23,6 +24,7 @@ __all__ = [
     "NoFaceError",
     "ParameterError",
     "SynchronyError",
+    "load_signals",
     "peak_lags",
     "windowed_xcorr",
 ]
