@@ -27,10 +27,15 @@ from _facegen import TIME_BASE, clip_frames, write_split_video
 from synchrony.errors import NoFaceError, ParameterError
 from synchrony.extract.face import (
     FACE_COLUMNS,
-    _head_motion,
+    _landmarks_px,
+    _track,
     extract_face_split,
     face_features_from_landmarks,
+    sharpness,
 )
+
+QUALITY = ["face_detected", "gaze_trusted"]
+FLOATS = [c for c in FACE_COLUMNS if c not in QUALITY]
 
 DELAY = 6  # frames; even, so the alternating VFR time steps of both halves line up
 FIRST, STOP = 216, 408  # frames 9.0-17.0 s of the 23.976 fps reference clip
@@ -70,8 +75,8 @@ def test_one_row_per_frame_at_the_written_times(tracks, split_video):
         assert tuple(track.columns) == FACE_COLUMNS
         assert track.index.name == "time_s"
         np.testing.assert_array_equal(track.index.to_numpy(), times_s)
-        assert track["face_detected"].dtype == bool
-        assert all(track[c].dtype == np.float64 for c in FACE_COLUMNS[1:])
+        assert all(track[c].dtype == bool for c in QUALITY)
+        assert all(track[c].dtype == np.float64 for c in FLOATS)
     # the steps really alternate, so a nominal-fps clock would be caught
     assert set(np.round(np.diff(times_s) / float(TIME_BASE))) == {900, 1100}
 
@@ -81,11 +86,14 @@ def test_faces_found_and_missing_frames_kept_as_nan(tracks):
     assert parent["face_detected"].mean() >= 0.95
     assert infant["face_detected"].mean() >= 0.95
     # black frames before the delayed copy starts: rows kept, features NaN
-    assert not infant["face_detected"].iloc[:DELAY].any()
-    assert infant[list(FACE_COLUMNS[1:])].iloc[:DELAY].isna().all().all()
+    assert not infant[QUALITY].iloc[:DELAY].any().any()
+    assert infant[FLOATS].iloc[:DELAY].isna().all().all()
     assert infant["face_detected"].iloc[DELAY]
-    assert np.isnan(infant["head_motion"].iloc[DELAY])  # previous frame had no face
-    assert np.isfinite(infant["head_motion"].iloc[DELAY + 1])
+    for motion in ("head_motion", "face_motion"):
+        assert np.isnan(infant[motion].iloc[DELAY])  # previous frame had no face
+        assert np.isfinite(infant[motion].iloc[DELAY + 1])
+    # everything else is measured from the first frame with a face
+    assert infant.drop(columns=["head_motion", "face_motion"]).iloc[DELAY].notna().all()
 
 
 def test_mirrored_delayed_copy_gives_mirrored_delayed_features(tracks):
@@ -99,7 +107,7 @@ def test_mirrored_delayed_copy_gives_mirrored_delayed_features(tracks):
     assert np.nanmedian(np.abs(a["head_y"].to_numpy() - b["head_y"].to_numpy())) < 0.02
     size_ratio = b["face_size_px"].to_numpy() / a["face_size_px"].to_numpy()
     assert abs(np.nanmedian(size_ratio) - 1) < 0.02
-    for feature in ("head_motion", "mouth_open"):
+    for feature in ("head_motion", "mouth_open", "face_motion"):
         fa, fb = a[feature].to_numpy(), b[feature].to_numpy()
         assert _r(fa, fb) > 0.93, feature
         assert np.nanmedian(np.abs(fa - fb)) < 0.1 * np.nanpercentile(fa, 95), feature
@@ -113,8 +121,9 @@ def test_rate_hz_thins_by_true_time(split_video, tracks):
     assert np.all(np.diff(t) >= 1 / 6.0 - 0.05)
     assert abs(len(t) - 6.0 * (times_s[-1] - times_s[0])) <= 2
     # speeds are per second of true time, so thinning keeps them of the same order
-    ratio = thin["head_motion"].median() / tracks["parent"]["head_motion"].median()
-    assert 0.3 < ratio < 1.5
+    for motion in ("head_motion", "face_motion"):
+        ratio = thin[motion].median() / tracks["parent"][motion].median()
+        assert 0.3 < ratio < 1.5, motion
 
 
 def test_no_face_in_one_half_is_a_one_line_error(clip, tmp_path, capfd):
@@ -203,11 +212,55 @@ def test_kernel_rejects_bad_shapes(shape):
         face_features_from_landmarks(np.zeros(shape), region_size_px=(10, 10))
 
 
-def test_head_motion_uses_true_time_steps_and_gaps():
-    t = np.array([0.0, 0.05, 0.15, 0.20, 0.25])
-    cx = np.array([0.0, 3.0, 3.0, np.nan, 6.0])
-    cy = np.array([0.0, 4.0, 4.0, np.nan, 8.0])
-    size = np.array([10.0, 10.0, 10.0, np.nan, 10.0])
-    speed = _head_motion(t, cx, cy, size)
-    # 5 px in 0.05 s at 10 px per face: 10 face sizes per second; then still; then gaps
-    np.testing.assert_allclose(speed, [np.nan, 10.0, 0.0, np.nan, np.nan])
+def test_face_motion_is_per_second_of_true_time():
+    t = np.array([0.0, 0.05, 0.15, 0.20])
+    nan = np.full(4, np.nan)
+    values = {k: nan for k in ("centre_x_px", "centre_y_px", "head_x", "head_y",
+                               "head_yaw_deg", "head_pitch_deg", "head_roll_deg", "smile",
+                               "mouth_open", "brow_raise", "eye_open_left", "eye_open_right",
+                               "eye_open", "gaze_yaw_deg", "gaze_pitch_deg",
+                               "camera_yaw_deg", "camera_pitch_deg", "sharpness")}
+    values["face_size_px"] = np.array([100.0, 100.0, 100.0, np.nan])
+    values["crop_difference"] = np.array([np.nan, 2.0, 4.0, np.nan])  # grey levels
+    track = _track(t, values)
+    assert tuple(track.columns) == FACE_COLUMNS
+    np.testing.assert_allclose(track["face_motion"], [np.nan, 40.0, 40.0, np.nan])
+    assert track["face_detected"].tolist() == [True, True, True, False]
+    assert not track["gaze_trusted"].any()  # nothing known about the eyes
+    assert track["looking_at_partner"].isna().all()
+
+
+def test_sharpness_is_free_of_brightness_and_contrast_and_falls_with_blur():
+    import cv2
+
+    rng = np.random.default_rng(1)
+    image = cv2.GaussianBlur(rng.uniform(0, 255, (64, 64)).astype(np.float32), (0, 0), 1.0)
+    s = sharpness(image)
+    assert sharpness(0.5 * image + 40) == pytest.approx(s, rel=1e-4)
+    assert sharpness(cv2.GaussianBlur(image, (0, 0), 1.5)) < 0.5 * s
+    assert np.isnan(sharpness(np.full((64, 64), 7.0)))
+
+
+def test_landmarks_read_from_the_serialized_message_equal_the_field_by_field_read():
+    from mediapipe.framework.formats import landmark_pb2
+
+    rng = np.random.default_rng(2)
+    values = rng.uniform(-0.2, 1.2, (478, 3)).astype(np.float32)
+    message = landmark_pb2.NormalizedLandmarkList()
+    for x, y, z in values:
+        message.landmark.add(x=x, y=y, z=z)
+    expected = values.astype(float) * [640, 360, 640]
+    np.testing.assert_array_equal(_landmarks_px(message, 640, 360), expected)
+    # a coordinate of exactly 0.0 is left out of the bytes: the slow path takes over
+    message.landmark[5].z = 0.0
+    expected[5, 2] = 0.0
+    np.testing.assert_array_equal(_landmarks_px(message, 640, 360), expected)
+
+
+def test_opencv_thread_setting_is_restored(split_video):
+    import cv2
+
+    path, _ = split_video
+    before = cv2.getNumThreads()
+    extract_face_split(path, rate_hz=2.0)
+    assert cv2.getNumThreads() == before

@@ -2,12 +2,17 @@
 
 The first layout is the split screen: one recording, person A on the left, person B on
 the right. Each person's part of every frame goes through its own FaceMesh instance
-(tracking state belongs to one video stream) and becomes one row of small geometric
-features; frames are never kept, so memory stays flat however long the recording is.
+(tracking state belongs to one video stream) and becomes one row of features; frames
+and landmarks are never kept, so memory stays flat however long the recording is.
 
-Feature definitions (all in :func:`face_features_from_landmarks`; landmark indices of
-the 468/478-point FaceMesh topology; distances are 3-D when FaceMesh's depth ``z`` is
-given, scaled to pixels like ``x``, which :func:`extract_face_split` always does):
+This module does the pixel work (FaceMesh, the face crop); the geometry lives in
+:mod:`synchrony.extract.head` (head pose), :mod:`synchrony.extract.expression`
+(expression features) and :mod:`synchrony.extract.gaze` (gaze, looking, trust), whose
+docstrings define those columns and their sign conventions.
+
+Feature definitions of this module (in :func:`face_features_from_landmarks`; landmark
+indices of the 468/478-point FaceMesh topology; distances are 3-D when FaceMesh's depth
+``z`` is given, scaled to pixels like ``x``, which :func:`extract_face_split` always does):
 
 ``face_size_px``
     Inter-ocular distance between the outer eye corners 33 and 263, in pixels. In 3-D
@@ -27,7 +32,8 @@ given, scaled to pixels like ``x``, which :func:`extract_face_split` always does
 ``head_motion``
     Distance the face centre moved since the previous analysed frame, divided by the
     mean face size of both frames and by their true time difference (PTS): face sizes
-    per second. NaN when either frame has no face.
+    per second (:func:`synchrony.extract.head.head_motion`). NaN when either frame has
+    no face.
 ``mouth_open``
     Inner-lip gap, distance between landmarks 13 and 14, divided by ``face_size_px``.
 
@@ -35,6 +41,35 @@ Every landmark set above is made of midline points and left/right mirror pairs, 
 mirrored face gives ``-head_x`` and the same ``head_y``, ``face_size_px``,
 ``head_motion`` and ``mouth_open`` (up to FaceMesh's own noise: its network is not
 exactly mirror-symmetric).
+
+Pixel features of the face crop: a square of side 1.9 face sizes centred 0.45 face sizes
+below the face centre (it spans brow to chin and cheek to cheek; clipped at the region's
+edges), cut from the person's part, turned grey (ITU-R 601 luma, 0-255) and resampled by
+area averaging to 64 x 64 pixels, so the face's size in the picture does not change the
+values:
+
+``face_motion``
+    Motion energy of the face region: mean absolute grey-level difference between two
+    consecutive analysed frames, both cut with the *earlier* frame's square (so the
+    difference sees the face move inside it, as frame differencing in a fixed region
+    of interest does, while the region follows the face and never takes in the
+    partner), divided by the true time between the frames: grey levels per second.
+    NaN when either frame has no face.
+``sharpness``
+    ``var(Laplacian) / var(grey)`` of the crop (:func:`sharpness`): high-frequency share
+    of the face's contrast, independent of its brightness and contrast, and of the face's
+    size in the picture. 0.17-0.28 (5th-95th percentile) on the sharp reference clip; see
+    :mod:`synchrony.extract.gaze` for the threshold below which gaze is not trusted.
+
+Quality: ``face_detected`` (bool) says whether FaceMesh found the face;
+``gaze_trusted`` (bool, :func:`synchrony.extract.gaze.gaze_trusted`) whether its gaze
+can be believed. FaceMesh's legacy solution reports neither a detection score nor
+per-landmark visibility or presence (its landmarks carry ``x``, ``y``, ``z`` only), so
+there is no landmark-confidence column.
+
+Looking at the partner, in the split-screen layout (each half a face-to-face view from a
+camera at the partner): the line of sight within 15 deg of the direction from the face to
+the camera (:func:`synchrony.extract.gaze.looking_at`); 1.0 or 0.0, NaN without a face.
 """
 
 from __future__ import annotations
@@ -46,18 +81,40 @@ import os
 import sys
 import time
 import warnings
+from array import array
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
 
 from synchrony.errors import MediaError, NoFaceError, ParameterError
+from synchrony.extract.expression import _features_from_frontal
+from synchrony.extract.gaze import (
+    EYE_RADIUS_PER_WIDTH,
+    _eye_in_head,
+    _line_of_sight,
+    direction_to_camera,
+    gaze_trusted,
+    looking_at,
+)
+from synchrony.extract.head import frontalise, head_motion, head_pose
 
-__all__ = ["FACE_COLUMNS", "extract_face_split", "face_features_from_landmarks"]
+__all__ = ["FACE_COLUMNS", "FACE_EXTRACTOR_VERSION", "extract_face_split",
+           "face_features_from_landmarks", "sharpness"]
 
 logger = logging.getLogger("synchrony")
 
-FACE_COLUMNS = ("face_detected", "head_x", "head_y", "face_size_px", "head_motion", "mouth_open")
+FACE_COLUMNS = (
+    "face_detected", "gaze_trusted",  # quality (bool)
+    "head_x", "head_y", "face_size_px", "head_motion",
+    "head_yaw_deg", "head_pitch_deg", "head_roll_deg",
+    "smile", "mouth_open", "brow_raise", "eye_open_left", "eye_open_right", "eye_open",
+    "face_motion",
+    "gaze_yaw_deg", "gaze_pitch_deg", "looking_at_partner",
+    "sharpness",
+)
+# Changes whenever a column's definition does: stage caches can key on it.
+FACE_EXTRACTOR_VERSION = "2"
 
 _EYE_OUTER = (33, 263)
 # Rigid points, which expressions and the jaw hardly move: eye corners, the nose ridge
@@ -114,18 +171,6 @@ def face_features_from_landmarks(landmarks_px, *, region_size_px):
     }
 
 
-def _head_motion(time_s, cx, cy, size):
-    """Face-centre speed in face sizes per second; NaN where a frame lacks a face."""
-    speed = np.full(len(time_s), np.nan)
-    if len(time_s) > 1:
-        step_px = np.hypot(np.diff(cx), np.diff(cy))
-        mean_size = (size[1:] + size[:-1]) / 2
-        dt = np.diff(time_s)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            speed[1:] = np.where(dt > 0, step_px / mean_size / dt, np.nan)
-    return speed
-
-
 @contextlib.contextmanager
 def _native_stderr_silenced():
     """Send file descriptor 2 to the null device for a short block, then restore it.
@@ -163,20 +208,188 @@ def _face_mesh(min_detection_confidence):
     return mesh
 
 
-_FIELDS = ("centre_x_px", "centre_y_px", "face_size_px", "head_x", "head_y", "mouth_open")
+_CROP_PX = 64  # side of the resampled face crop
+_CROP_SIDE = 1.9  # face sizes: brow to chin, cheek to cheek
+_CROP_DOWN = 0.45  # face sizes from the face centre (nose bridge) to the crop's centre
+
+# Per-frame values one analysis produces, in this order.
+_FIELDS = ("centre_x_px", "centre_y_px", "face_size_px", "head_x", "head_y",
+           "head_yaw_deg", "head_pitch_deg", "head_roll_deg",
+           "smile", "mouth_open", "brow_raise", "eye_open_left", "eye_open_right", "eye_open",
+           "crop_difference", "gaze_yaw_deg", "gaze_pitch_deg",
+           "camera_yaw_deg", "camera_pitch_deg", "sharpness")
+_NO_FACE = (math.nan,) * len(_FIELDS)
+
+# Serialized NormalizedLandmark with x, y and z set: tag, length, then three fixed32
+# fields. Reading the bytes is ~10x faster than 478 x 3 attribute reads in Python.
+_LANDMARK_BYTES = np.dtype([("tag", "u1"), ("len", "u1"), ("tx", "u1"), ("x", "<f4"),
+                            ("ty", "u1"), ("y", "<f4"), ("tz", "u1"), ("z", "<f4")])
+_LANDMARK_TAGS = (0x0A, 15, 0x0D, 0x15, 0x1D)
 
 
-def _analyse(mesh, part):
-    """One region of one frame -> the values of ``_FIELDS`` (NaN without a face)."""
-    part = np.ascontiguousarray(part)  # mediapipe needs C-contiguous pixels
-    height, width = part.shape[:2]
-    result = mesh.process(part)
-    if not result.multi_face_landmarks:
-        return (np.nan,) * len(_FIELDS)
-    lm = np.array([(p.x * width, p.y * height, p.z * width)
-                   for p in result.multi_face_landmarks[0].landmark])
-    features = face_features_from_landmarks(lm, region_size_px=(width, height))
-    return tuple(features[k] for k in _FIELDS)
+def _landmarks_px(landmark_list, width, height):
+    """FaceMesh's normalised landmarks -> (n, 3) pixels, ``z`` scaled like ``x``."""
+    raw = landmark_list.SerializeToString()
+    if len(raw) % _LANDMARK_BYTES.itemsize == 0:
+        rec = np.frombuffer(raw, dtype=_LANDMARK_BYTES)
+        if all((rec[k] == v).all() for k, v in zip(("tag", "len", "tx", "ty", "tz"),
+                                                   _LANDMARK_TAGS)):
+            out = np.empty((len(rec), 3))
+            out[:, 0], out[:, 1], out[:, 2] = rec["x"], rec["y"], rec["z"]  # to float64 first
+            out *= (width, height, width)
+            return out
+    # a field equal to 0.0 is left out of the bytes, or visibility/presence are set
+    return np.array([(p.x * width, p.y * height, p.z * width)
+                     for p in landmark_list.landmark])
+
+
+def sharpness(grey):
+    """Sharpness of a grey image: ``var(Laplacian(grey)) / var(grey)``.
+
+    The Laplacian's variance measures the energy of the finest details (blur removes
+    them first); dividing by the image's own variance makes it independent of
+    brightness and contrast. On a crop resampled to a fixed size relative to the face
+    it does not depend on the face's size in the picture either.
+
+    Parameters
+    ----------
+    grey : array_like, shape (h, w)
+        Grey levels (any scale).
+
+    Returns
+    -------
+    float
+        Dimensionless, >= 0; NaN for a uniform image.
+    """
+    import cv2
+
+    grey = np.asarray(grey, dtype=np.float32)
+    spread = float(cv2.meanStdDev(grey)[1][0, 0]) ** 2
+    if not spread > 0:
+        return math.nan
+    return float(cv2.meanStdDev(cv2.Laplacian(grey, cv2.CV_32F))[1][0, 0]) ** 2 / spread
+
+
+def _crop_box(cx, cy, size, width, height):
+    """The face crop's square (x0, y0, x1, y1), clipped to the region; None if empty."""
+    half = _CROP_SIDE * size / 2
+    cy = cy + _CROP_DOWN * size
+    x0, x1 = max(int(round(cx - half)), 0), min(int(round(cx + half)), width)
+    y0, y1 = max(int(round(cy - half)), 0), min(int(round(cy + half)), height)
+    return (x0, y0, x1, y1) if x1 - x0 >= 2 and y1 - y0 >= 2 else None
+
+
+def _resample(grey):
+    """A grey patch -> the fixed-size float crop, by area averaging.
+
+    Area averaging, unlike bilinear sampling, neither aliases nor blurs by an amount
+    that depends on the patch's size, so the crop's detail (and so its motion energy and
+    sharpness) scales with the face. For speed, a whole-number reduction comes first
+    (OpenCV's fast path; it trims the patch by under one output pixel), and patches of
+    512 px and more are halved with a Gaussian pyramid before that, its slight blur
+    then below 1/4 crop pixel.
+    """
+    import cv2
+
+    while min(grey.shape) >= 8 * _CROP_PX:
+        grey = cv2.pyrDown(grey)
+    k = min(grey.shape) // _CROP_PX
+    if k >= 2:
+        h, w = grey.shape[0] // k, grey.shape[1] // k
+        grey = cv2.resize(grey[:h * k, :w * k], (w, h), interpolation=cv2.INTER_AREA)
+    return cv2.resize(grey, (_CROP_PX, _CROP_PX), interpolation=cv2.INTER_AREA).astype(np.float32)
+
+
+def _face_crops(rgb, box, previous_box):
+    """Grey crops of ``box`` and of ``previous_box`` (None if not given) in one frame.
+
+    Converts the union of both squares to grey once: they overlap almost entirely.
+    """
+    import cv2
+
+    boxes = [box] if previous_box is None else [box, previous_box]
+    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
+    grey = cv2.cvtColor(np.ascontiguousarray(rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY)
+    crops = [_resample(grey[b[1] - y0:b[3] - y0, b[0] - x0:b[2] - x0]) for b in boxes]
+    return crops[0], (crops[1] if previous_box is not None else None)
+
+
+class _Person:
+    """One person's FaceMesh and what one frame passes to the next (one crop)."""
+
+    def __init__(self, mesh):
+        self.mesh = mesh
+        self.box = None  # the previous frame's crop square, None if it had no face
+        self.crop = None
+
+    def analyse(self, part):
+        """One region of one frame -> the values of ``_FIELDS`` (NaN without a face)."""
+        part = np.ascontiguousarray(part)  # mediapipe needs C-contiguous pixels
+        height, width = part.shape[:2]
+        result = self.mesh.process(part)
+        if not result.multi_face_landmarks:
+            return self.missing()
+        return self.measure(_landmarks_px(result.multi_face_landmarks[0], width, height), part)
+
+    def missing(self):
+        """The values of a frame where this person's face was not found."""
+        self.box = self.crop = None
+        return _NO_FACE
+
+    def measure(self, lm, image):
+        """Landmarks (pixels of ``image``, ``z`` scaled like ``x``) -> ``_FIELDS``.
+
+        ``image`` is the RGB picture the landmarks are in (the person's region); its
+        size is the camera model's (see :mod:`synchrony.extract.head`).
+        """
+        height, width = image.shape[:2]
+        region = (width, height)
+        basic = face_features_from_landmarks(lm, region_size_px=region)
+        pose = head_pose(lm, region_size_px=region)
+        frontal = frontalise(lm)  # once, for expression and eyes alike
+        expression = _features_from_frontal(frontal)
+        rotation = pose["rotation"] if np.isfinite(pose["yaw_deg"]) else None
+        gaze = _line_of_sight(*_eye_in_head(frontal, lm, EYE_RADIUS_PER_WIDTH), rotation)
+        camera = direction_to_camera(lm, region_size_px=region)
+
+        difference = sharp = math.nan
+        box = crop = None
+        if np.isfinite(basic["face_size_px"]):
+            box = _crop_box(basic["centre_x_px"], basic["centre_y_px"],
+                            basic["face_size_px"], width, height)
+        if box is not None:
+            crop, then_box_now = _face_crops(image, box, self.box)
+            if then_box_now is not None:
+                difference = float(np.abs(then_box_now - self.crop).mean())
+            sharp = sharpness(crop)
+        self.box, self.crop = box, crop
+        return (basic["centre_x_px"], basic["centre_y_px"], basic["face_size_px"],
+                basic["head_x"], basic["head_y"],
+                pose["yaw_deg"], pose["pitch_deg"], pose["roll_deg"],
+                expression["smile"], expression["mouth_open"], expression["brow_raise"],
+                expression["eye_open_left"], expression["eye_open_right"],
+                expression["eye_open"], difference, *gaze, *camera, sharp)
+
+
+def _track(time_s, v):
+    """Per-frame values of ``_FIELDS`` -> one person's table of ``FACE_COLUMNS``."""
+    found = np.isfinite(v["face_size_px"])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dt = np.diff(time_s, prepend=np.nan)
+        face_motion = np.where(dt > 0, v["crop_difference"] / dt, np.nan)
+    columns = {
+        "face_detected": found,
+        "gaze_trusted": gaze_trusted(v["face_size_px"], v["head_yaw_deg"],
+                                     v["head_pitch_deg"], v["eye_open"], v["sharpness"]),
+        "head_motion": head_motion(time_s, v["centre_x_px"], v["centre_y_px"],
+                                   v["face_size_px"]),
+        "face_motion": face_motion,
+        "looking_at_partner": looking_at(v["gaze_yaw_deg"], v["gaze_pitch_deg"],
+                                         v["camera_yaw_deg"], v["camera_pitch_deg"]),
+    }
+    return pd.DataFrame({c: columns[c] if c in columns else v[c] for c in FACE_COLUMNS},
+                        index=pd.Index(time_s, name="time_s"))
 
 
 def _expected_frames(path, rate_hz):
@@ -233,10 +446,16 @@ def extract_face_split(path, *, persons=("A", "B"), split=0.5, rate_hz=None,
     -------
     dict of str to pandas.DataFrame
         One frame per person, indexed by ``time_s`` (the frame's presentation time on the
-        session clock, seconds), one row per analysed frame, with columns
-        ``face_detected`` (bool) and the float features ``head_x``, ``head_y``,
-        ``face_size_px``, ``head_motion`` (face sizes per second) and ``mouth_open``
-        defined in this module's docstring; NaN where no face was found.
+        session clock, seconds), one row per analysed frame, with the columns of
+        :data:`FACE_COLUMNS`: the quality flags ``face_detected`` and ``gaze_trusted``
+        (bool); ``head_x``, ``head_y`` (face sizes), ``face_size_px``, ``head_motion``
+        (face sizes per second), ``face_motion`` (grey levels per second),
+        ``mouth_open`` and ``sharpness`` (this module's docstring); ``head_yaw_deg``,
+        ``head_pitch_deg``, ``head_roll_deg`` (:mod:`synchrony.extract.head`);
+        ``smile``, ``mouth_open``, ``brow_raise``, ``eye_open_left``,
+        ``eye_open_right``, ``eye_open`` (face sizes, :mod:`synchrony.extract.expression`);
+        ``gaze_yaw_deg``, ``gaze_pitch_deg`` and ``looking_at_partner`` (1.0 or 0.0,
+        :mod:`synchrony.extract.gaze`). Floats are NaN where no face was found.
 
     Raises
     ------
@@ -253,16 +472,23 @@ def extract_face_split(path, *, persons=("A", "B"), split=0.5, rate_hz=None,
 
     from synchrony.media import iter_frames
 
+    import cv2
+
     path = os.fspath(path)
     frames = iter_frames(path, rate_hz=rate_hz)  # opens and checks the file first
-    rows = {label: [] for label in persons}  # a few floats per frame, never the frames
+    # 21 floats per person per frame (8 bytes each), never frames or landmarks
+    rows = {label: array("d") for label in persons}
     regions = None
-    meshes = []
+    people = []
     started = time.perf_counter()
+    # OpenCV's own thread pool only costs on crops this small, and our two threads
+    # already keep the cores busy; the caller's setting is restored afterwards.
+    cv_threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
     try:
         with _native_stderr_silenced():
             for _ in persons:
-                meshes.append(_face_mesh(min_detection_confidence))
+                people.append(_Person(_face_mesh(min_detection_confidence)))
         # mediapipe releases the GIL while its graph runs, so the right person's mesh
         # works in a second thread while this one runs the left's (each mesh still sees
         # its frames in order, so results are the same as sequential).
@@ -276,29 +502,25 @@ def extract_face_split(path, *, persons=("A", "B"), split=0.5, rate_hz=None,
                 if regions is None:
                     cut = min(max(round(split * rgb.shape[1]), 1), rgb.shape[1] - 1)
                     regions = (slice(0, cut), slice(cut, rgb.shape[1]))
-                right = worker.submit(_analyse, meshes[1], rgb[:, regions[1]])
-                rows[persons[0]].append((time_s, *_analyse(meshes[0], rgb[:, regions[0]])))
-                rows[persons[1]].append((time_s, *right.result()))
+                right = worker.submit(people[1].analyse, rgb[:, regions[1]])
+                rows[persons[0]].extend((time_s, *people[0].analyse(rgb[:, regions[0]])))
+                rows[persons[1]].extend((time_s, *right.result()))
                 bar.update()
     finally:
+        cv2.setNumThreads(cv_threads)
         frames.close()
-        for mesh in meshes:
-            mesh.close()
+        for person in people:
+            person.mesh.close()
     if regions is None:
         raise MediaError(path, "no video frames to analyse")
 
     tracks = {}
     for label, side in zip(persons, ("left", "right")):
-        t, cx, cy, size, head_x, head_y, mouth = np.array(
-            rows.pop(label), dtype=float).reshape(-1, 1 + len(_FIELDS)).T
-        found = np.isfinite(size)
+        t, *values = np.frombuffer(rows.pop(label), dtype=float).reshape(-1, 1 + len(_FIELDS)).T
+        tracks[label] = _track(t, dict(zip(_FIELDS, values)))
+        found = tracks[label]["face_detected"]
         if not found.any():
             raise NoFaceError(path, f"no face found in the {side} half (person {label})")
-        tracks[label] = pd.DataFrame(
-            {"face_detected": found, "head_x": head_x, "head_y": head_y,
-             "face_size_px": size, "head_motion": _head_motion(t, cx, cy, size),
-             "mouth_open": mouth},
-            index=pd.Index(t, name="time_s"))
         logger.debug("%s: person %s (%s) has a face in %d of %d frames",
                      path, label, side, found.sum(), found.size)
     elapsed = time.perf_counter() - started
