@@ -196,16 +196,52 @@ def _native_stderr_silenced():
         os.close(devnull)
 
 
-def _face_mesh(min_detection_confidence):
+def _face_mesh(min_detection_confidence, max_num_faces=1):
     import mediapipe as mp
 
     mesh = mp.solutions.face_mesh.FaceMesh(
-        static_image_mode=False, max_num_faces=1, refine_landmarks=True,
+        static_image_mode=False, max_num_faces=max_num_faces, refine_landmarks=True,
         min_detection_confidence=min_detection_confidence)
     # The models load on the first run; a blank image finds no face, so tracking state
     # is unchanged and the first real frame still starts with a detection.
     mesh.process(np.zeros((64, 64, 3), np.uint8))
     return mesh
+
+
+@contextlib.contextmanager
+def mediapipe_meshes(n_meshes, *, max_num_faces=1, min_detection_confidence=0.5):
+    """``n_meshes`` FaceMesh graphs started quietly, closed afterwards.
+
+    While they run, OpenCV's own thread pool is off (it only costs on crops this small,
+    and the extractors' threads already keep the cores busy) and protobuf's deprecation
+    noise is silenced; the caller's settings are restored afterwards.
+    """
+    import cv2
+
+    cv_threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    meshes = []
+    try:
+        with _native_stderr_silenced():
+            for _ in range(n_meshes):
+                meshes.append(_face_mesh(min_detection_confidence, max_num_faces))
+        with warnings.catch_warnings():
+            # emitted while mediapipe converts its results
+            warnings.filterwarnings("ignore", message=".*GetPrototype", category=UserWarning)
+            yield meshes
+    finally:
+        cv2.setNumThreads(cv_threads)
+        for mesh in meshes:
+            mesh.close()
+
+
+def progress_bar(path, rate_hz, enabled, *, position=0):
+    """A tqdm bar over the frames of ``path`` (inert when not ``enabled``)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=_expected_frames(path, rate_hz) if enabled else None,
+                desc=f"faces {os.path.basename(path)}", unit="frame", disable=not enabled,
+                position=position)
 
 
 _CROP_PX = 64  # side of the resampled face crop
@@ -404,6 +440,18 @@ def _expected_frames(path, rate_hz):
     return n_frames
 
 
+def _regions(path, shape, split, regions_px):
+    """Index expressions of the two persons' parts of a frame of ``shape``."""
+    height, width = shape[:2]
+    if regions_px is None:
+        cut = min(max(round(split * width), 1), width - 1)
+        return (np.s_[:, :cut], np.s_[:, cut:])
+    for x, y, w, h in regions_px:
+        if x < 0 or y < 0 or x + w > width or y + h > height:
+            raise MediaError(path, f"region {(x, y, w, h)} lies outside the {width}x{height} frame")
+    return tuple(np.s_[y:y + h, x:x + w] for x, y, w, h in regions_px)
+
+
 def _check_options(func, persons, split, rate_hz, min_detection_confidence):
     if (not isinstance(persons, (tuple, list)) or len(persons) != 2
             or not all(isinstance(p, str) and p for p in persons) or persons[0] == persons[1]):
@@ -420,7 +468,7 @@ def _check_options(func, persons, split, rate_hz, min_detection_confidence):
             min_detection_confidence)
 
 
-def extract_face_split(path, *, persons=("A", "B"), split=0.5, rate_hz=None,
+def extract_face_split(path, *, persons=("A", "B"), split=0.5, regions_px=None, rate_hz=None,
                        min_detection_confidence=0.5, progress=False):
     """Face tracks of two people filmed side by side in one split-screen recording.
 
@@ -433,6 +481,9 @@ def extract_face_split(path, *, persons=("A", "B"), split=0.5, rate_hz=None,
     split : float, default 0.5
         Where the two parts meet, as a fraction of the frame width: columns
         ``x < round(split * width)`` belong to ``persons[0]``, the rest to ``persons[1]``.
+    regions_px : pair of (x, y, width, height), optional
+        The two persons' parts as rectangles in pixels of the upright frame, instead of
+        ``split``; they must lie inside the frame.
     rate_hz : float or None, default None
         Analyse frames at about this rate (Hz) instead of every frame; passed to
         :func:`synchrony.media.iter_frames`. Speeds are still divided by the true time
@@ -468,49 +519,30 @@ def extract_face_split(path, *, persons=("A", "B"), split=0.5, rate_hz=None,
     """
     func = "extract_face_split"
     _check_options(func, persons, split, rate_hz, min_detection_confidence)
-    from tqdm.auto import tqdm
-
     from synchrony.media import iter_frames
-
-    import cv2
 
     path = os.fspath(path)
     frames = iter_frames(path, rate_hz=rate_hz)  # opens and checks the file first
     # 21 floats per person per frame (8 bytes each), never frames or landmarks
     rows = {label: array("d") for label in persons}
     regions = None
-    people = []
     started = time.perf_counter()
-    # OpenCV's own thread pool only costs on crops this small, and our two threads
-    # already keep the cores busy; the caller's setting is restored afterwards.
-    cv_threads = cv2.getNumThreads()
-    cv2.setNumThreads(1)
     try:
-        with _native_stderr_silenced():
-            for _ in persons:
-                people.append(_Person(_face_mesh(min_detection_confidence)))
-        # mediapipe releases the GIL while its graph runs, so the right person's mesh
-        # works in a second thread while this one runs the left's (each mesh still sees
-        # its frames in order, so results are the same as sequential).
-        with warnings.catch_warnings(), ThreadPoolExecutor(1) as worker, tqdm(
-                total=_expected_frames(path, rate_hz) if progress else None,
-                desc=f"faces {os.path.basename(path)}", unit="frame",
-                disable=not progress) as bar:
-            # protobuf deprecation noise emitted while mediapipe converts its results
-            warnings.filterwarnings("ignore", message=".*GetPrototype", category=UserWarning)
+        with mediapipe_meshes(2, min_detection_confidence=min_detection_confidence) as meshes, \
+                ThreadPoolExecutor(1) as worker, progress_bar(path, rate_hz, progress) as bar:
+            people = [_Person(mesh) for mesh in meshes]
+            # mediapipe releases the GIL while its graph runs, so the right person's mesh
+            # works in a second thread while this one runs the left's (each mesh still
+            # sees its frames in order, so results are the same as sequential).
             for time_s, rgb in frames:
                 if regions is None:
-                    cut = min(max(round(split * rgb.shape[1]), 1), rgb.shape[1] - 1)
-                    regions = (slice(0, cut), slice(cut, rgb.shape[1]))
-                right = worker.submit(people[1].analyse, rgb[:, regions[1]])
-                rows[persons[0]].extend((time_s, *people[0].analyse(rgb[:, regions[0]])))
+                    regions = _regions(path, rgb.shape, split, regions_px)
+                right = worker.submit(people[1].analyse, rgb[regions[1]])
+                rows[persons[0]].extend((time_s, *people[0].analyse(rgb[regions[0]])))
                 rows[persons[1]].extend((time_s, *right.result()))
                 bar.update()
     finally:
-        cv2.setNumThreads(cv_threads)
         frames.close()
-        for person in people:
-            person.mesh.close()
     if regions is None:
         raise MediaError(path, "no video frames to analyse")
 

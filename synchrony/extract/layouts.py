@@ -1,0 +1,215 @@
+"""Face tracks of a Session, for each recording layout.
+
+``split``: :func:`synchrony.extract.face.extract_face_split`. ``two-files``: one video
+per person, each analysed on its own (both at once, in two threads) and put on the
+session clock by its offset. ``shared-frame``: both people in one picture; FaceMesh
+looks for two faces and :func:`synchrony.extract.tracking.assign_identities` decides
+whose each is, by position continuity, never by the detector's order.
+
+Every analysed frame keeps a row for each person, with NaN and ``face_detected=False``
+where that person's face was not found.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from array import array
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pandas as pd
+
+from synchrony.errors import MediaError, NoFaceError
+from synchrony.extract.face import (
+    _FIELDS,
+    _NO_FACE,
+    _Person,
+    _landmarks_px,
+    _track,
+    extract_face_split,
+    mediapipe_meshes,
+    progress_bar,
+)
+
+__all__ = ["face_tracks", "extract_face_single", "extract_face_shared"]
+
+log = logging.getLogger("synchrony")
+
+
+def face_tracks(session, *, offsets_s=None, rate_hz=None, progress=False) -> dict:
+    """Each person's face track for a :class:`synchrony.session.Session`.
+
+    Parameters
+    ----------
+    session : synchrony.session.Session
+    offsets_s : sequence of float, optional
+        Session time of each video's time 0, in seconds; default ``session.offsets_s``
+        (for two-files sessions whose offsets were estimated, pass the estimate).
+    rate_hz : float, optional
+        Analyse frames at about this rate instead of every frame.
+    progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        Person label -> track indexed by ``time_s`` on the session clock, with the
+        columns of :data:`synchrony.extract.face.FACE_COLUMNS`.
+    """
+    offsets = list(offsets_s if offsets_s is not None else session.offsets_s or ())
+    offsets += [0.0] * (len(session.videos) - len(offsets))
+    if session.layout == "split":
+        tracks = extract_face_split(session.videos[0], persons=session.persons, split=session.split,
+                                    regions_px=session.regions_px, rate_hz=rate_hz, progress=progress)
+        return _shifted(tracks, offsets[0])
+    if session.layout == "two-files":
+        # The meshes start here, in one thread: their quiet start-up redirects the
+        # process's stderr and warning filters, which threads must not do at once.
+        with mediapipe_meshes(2) as meshes, ThreadPoolExecutor(2) as pool:
+            futures = [pool.submit(_single_track, video, mesh, person=person, rate_hz=rate_hz,
+                                   progress=progress, position=i)
+                       for i, (video, person, mesh) in enumerate(zip(session.videos, session.persons, meshes))]
+            tracks = [f.result() for f in futures]
+        return {p: _shifted({p: t}, off)[p] for p, t, off in zip(session.persons, tracks, offsets)}
+    if session.layout == "shared-frame":
+        tracks = extract_face_shared(session.videos[0], persons=session.persons, rate_hz=rate_hz,
+                                     progress=progress)
+        return _shifted(tracks, offsets[0])
+    raise MediaError(session.videos[0], f"layout {session.layout!r} has no face extraction")
+
+
+def extract_face_single(path, *, person="A", rate_hz=None, min_detection_confidence=0.5,
+                        progress=False, position=0) -> pd.DataFrame:
+    """One person's face track from a video that films only that person.
+
+    The whole frame is the person's region (camera model, ``head_x``/``head_y`` and the
+    looking-at-camera rule as in the split layout). Raises NoFaceError naming the file
+    when no analysed frame has a face.
+    """
+    with mediapipe_meshes(1, min_detection_confidence=min_detection_confidence) as (mesh,):
+        return _single_track(path, mesh, person=person, rate_hz=rate_hz, progress=progress,
+                             position=position)
+
+
+def _single_track(path, mesh, *, person, rate_hz, progress, position):
+    from synchrony.media import iter_frames
+
+    path = os.fspath(path)
+    frames = iter_frames(path, rate_hz=rate_hz)
+    rows = array("d")
+    try:
+        with progress_bar(path, rate_hz, progress, position=position) as bar:
+            analyser = _Person(mesh)
+            for time_s, rgb in frames:
+                rows.extend((time_s, *analyser.analyse(rgb)))
+                bar.update()
+    finally:
+        frames.close()
+    if not rows:
+        raise MediaError(path, "no video frames to analyse")
+    t, *values = np.frombuffer(rows, dtype=float).reshape(-1, 1 + len(_FIELDS)).T
+    track = _track(t, dict(zip(_FIELDS, values)))
+    if not track["face_detected"].any():
+        raise NoFaceError(path, f"no face found (person {person})")
+    return track
+
+
+def extract_face_shared(path, *, persons=("A", "B"), rate_hz=None, min_detection_confidence=0.5,
+                        progress=False) -> dict:
+    """Both persons' face tracks from one picture that shows them both.
+
+    FaceMesh tracks up to two faces. Identities come from
+    :func:`synchrony.extract.tracking.assign_identities` over the whole recording
+    (``persons[0]`` is the leftmost face when both are first seen); a person whose face
+    is missing keeps their row with NaN. ``looking_at_partner`` here means the line of
+    sight within the cone around the direction from the person's face to the other
+    person's face (:func:`synchrony.extract.gaze.direction_to_point`, the smaller-looking
+    face placed further away); NaN when either face is missing.
+
+    Face motion needs the same face in consecutive frames before identities are known:
+    each face continues the previous frame's face nearest to it (within one face size).
+    """
+    from synchrony.extract.tracking import assign_identities
+    from synchrony.media import iter_frames
+
+    path = os.fspath(path)
+    frames = iter_frames(path, rate_hz=rate_hz)
+    times, faces = [], []  # per frame: a few numbers per face, never pixels
+    region = None
+    try:
+        with mediapipe_meshes(1, max_num_faces=2,
+                              min_detection_confidence=min_detection_confidence) as (mesh,), \
+                progress_bar(path, rate_hz, progress) as bar:
+            previous = []  # (analyser, centre x, centre y, size) of the last frame's faces
+            for time_s, rgb in frames:
+                region = rgb.shape[1], rgb.shape[0]
+                found = mesh.process(np.ascontiguousarray(rgb)).multi_face_landmarks or []
+                current = []
+                for landmarks in found:
+                    lm = _landmarks_px(landmarks, *region)
+                    analyser = _continuing(previous, lm, current) or _Person(None)
+                    current.append((analyser, analyser.measure(lm, rgb)))
+                previous = [(a, v[0], v[1], v[2]) for a, v in current]
+                times.append(time_s)
+                faces.append([v for _, v in current])
+                bar.update()
+    finally:
+        frames.close()
+    if not times:
+        raise MediaError(path, "no video frames to analyse")
+
+    detections = [[v[:3] for v in frame] for frame in faces]
+    assignments = assign_identities(detections, times_s=times, persons=persons)
+    per_person = {p: [] for p in persons}
+    for frame, assignment in zip(faces, assignments):
+        for p in persons:
+            i = assignment.index[p]
+            per_person[p].append(frame[i] if i is not None else _NO_FACE)
+    t = np.asarray(times)
+    values = {p: dict(zip(_FIELDS, np.array(rows, dtype=float).T)) for p, rows in per_person.items()}
+    _aim_at_partner(values, persons, region)
+    tracks = {p: _track(t, values[p]) for p in persons}
+    ignored = sum(a.n_ignored for a in assignments)
+    if ignored:
+        log.info("%s: %d detected faces were given to nobody (extra or implausible)", path, ignored)
+    for side, p in zip(("first", "second"), persons):
+        if not tracks[p]["face_detected"].any():
+            raise NoFaceError(path, f"found no {side} face for person {p} (two faces expected)")
+    return tracks
+
+
+def _continuing(previous, lm, taken):
+    """The analyser of the previous frame's face nearest this one (within a face size)."""
+    centre = lm[:, :2].mean(axis=0)
+    size = float(np.linalg.norm(lm[33, :2] - lm[263, :2]))
+    used = {id(a) for a, *_ in taken}
+    best, best_d = None, np.inf
+    for analyser, cx, cy, s in previous:
+        d = float(np.hypot(centre[0] - cx, centre[1] - cy))
+        if id(analyser) not in used and d < max(s, size) and d < best_d:
+            best, best_d = analyser, d
+    return best
+
+
+def _aim_at_partner(values, persons, region):
+    """Replace each person's looking target (the camera) by the partner's face."""
+    from synchrony.extract.gaze import direction_to_point
+
+    for me, other in (persons, persons[::-1]):
+        mine, theirs = values[me], values[other]
+        yaw = np.full(len(mine["centre_x_px"]), np.nan)
+        pitch = yaw.copy()
+        both = np.isfinite(mine["face_size_px"]) & np.isfinite(theirs["face_size_px"])
+        for k in np.flatnonzero(both):
+            yaw[k], pitch[k] = direction_to_point(
+                (mine["centre_x_px"][k], mine["centre_y_px"][k]),
+                (theirs["centre_x_px"][k], theirs["centre_y_px"][k]), region_size_px=region,
+                depth_ratio=mine["face_size_px"][k] / theirs["face_size_px"][k])
+        mine["camera_yaw_deg"], mine["camera_pitch_deg"] = yaw, pitch
+
+
+def _shifted(tracks, offset_s):
+    if not offset_s:
+        return tracks
+    return {p: t.set_axis(pd.Index(np.asarray(t.index) + offset_s, name="time_s")) for p, t in tracks.items()}
