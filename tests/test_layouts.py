@@ -2,6 +2,7 @@
 two-files offsets, split regions."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from _layoutgen import BLANK, write_shared_frame_video, write_two_files_pair
@@ -89,6 +90,6 @@ def test_split_regions_px_equal_the_split_fraction(tmp_path):
     by_split = extract_face_split(video)
     by_region = extract_face_split(video, regions_px=((0, 0, 640, 360), (640, 0, 640, 360)))
     for p in ("A", "B"):
-        np.testing.assert_array_equal(by_split[p].to_numpy(), by_region[p].to_numpy())
+        pd.testing.assert_frame_equal(by_split[p], by_region[p])
     with pytest.raises(Exception, match="outside the 1280x360 frame"):
         extract_face_split(video, regions_px=((0, 0, 640, 360), (700, 0, 640, 360)))
