@@ -44,17 +44,43 @@ def cli():
 
 
 @cli.command()
-@click.argument("video", type=click.Path(path_type=Path))
-@click.option("--layout", type=click.Choice(["split"]), default="split", show_default=True,
-              help="split: person A in the left half, person B in the right half.")
+@click.argument("videos", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--layout", type=click.Choice(["split", "two-files", "shared-frame"]), default=None,
+              help="split (default for one video): A in the left half, B in the right; "
+                   "two-files (default for two videos): one video per person; "
+                   "shared-frame: both people in one picture.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
-              help="Output folder (default: <video name>-synchrony next to the video).")
-@click.option("--persons", default="A,B", show_default=True, help="Labels of the two persons.")
+              help="Output folder (default: <first video name>-synchrony next to it).")
+@click.option("--persons", default="A,B", show_default=True,
+              help="Labels of the two persons, e.g. infant,mother (left/first first).")
+@click.option("--offset-s", "offset", default=None,
+              help="two-files: session time (s) at which the second video starts, or 'auto' "
+                   "to estimate it from the two audio tracks (default: auto).")
+@click.option("--audio", "audio", multiple=True, type=click.Path(path_type=Path),
+              help="Separate audio file(s): one shared, or one per person in person order.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the surrogates.")
-def analyze(video, layout, out_dir, persons, seed):
-    """Analyse one recorded session VIDEO and write tables, figures and a summary."""
-    _run_analysis(video, layout=layout, out_dir=out_dir or video.with_name(f"{video.stem}-synchrony"),
-                  persons=persons, seed=seed)
+def analyze(videos, layout, out_dir, persons, offset, audio, seed):
+    """Analyse one recorded session (VIDEOS: one video, or one per person) and write
+    tables, figures and a summary."""
+    from synchrony.session import Session
+
+    labels = tuple(p.strip() for p in persons.split(","))
+    layout = layout or ("two-files" if len(videos) == 2 else "split")
+    offsets = ()
+    if layout == "two-files":
+        offsets = None if offset in (None, "auto") else (0.0, _seconds(offset))
+    session = Session(layout=layout, videos=tuple(str(v) for v in videos), persons=labels,
+                      offsets_s=offsets, audio=tuple(str(a) for a in audio) or None)
+    _run_analysis(session, out_dir=out_dir or videos[0].with_name(f"{videos[0].stem}-synchrony"),
+                  seed=seed)
+
+
+def _seconds(text):
+    try:
+        return float(text)
+    except ValueError:
+        raise click.BadParameter(f"must be a number of seconds or 'auto'; got {text!r}",
+                                 param_hint="--offset-s") from None
 
 
 @cli.command()
@@ -68,15 +94,16 @@ def demo(out_dir):
     click.echo(f"Analysing the sample session {SAMPLE_VIDEO.name} "
                "(a split-screen dyad whose answer is known: B follows A by 0.5 s, and stops "
                "following for a while).")
-    _run_analysis(SAMPLE_VIDEO, layout="split", out_dir=out_dir, persons="A,B", seed=0)
+    from synchrony.session import Session
+
+    _run_analysis(Session(layout="split", videos=str(SAMPLE_VIDEO)), out_dir=out_dir, seed=0)
 
 
-def _run_analysis(video, *, layout, out_dir, persons, seed):
+def _run_analysis(session, *, out_dir, seed):
     from synchrony.config import AnalysisConfig
     from synchrony.pipeline import analyze as run
 
-    labels = tuple(p.strip() for p in persons.split(","))
-    result = run(video, layout=layout, config=AnalysisConfig(persons=labels, seed=seed),
+    result = run(session, config=AnalysisConfig(persons=session.persons, seed=seed),
                  out_dir=out_dir, progress=True)
     click.echo(f"\nWrote {Path(out_dir).resolve()}/:")
     for path in sorted(Path(out_dir).iterdir()):
@@ -86,7 +113,8 @@ def _run_analysis(video, *, layout, out_dir, persons, seed):
         click.echo(f"{pair:28s} mean peak r {_fmt(s['mean_peak_r'], '.2f')}  "
                    f"median peak lag {_fmt(s['median_peak_lag_s'], '+.2f', ' s')} "
                    f"(leader: {s['leader']})  mismatch {_fmt(s['mismatch_share'], '.0%')} of the time")
-    click.echo("Lag sign: positive = B follows A.")
+    a, b = session.persons
+    click.echo(f"Lag sign: positive = {b} follows {a}.")
 
 
 def _fmt(value, spec, unit=""):

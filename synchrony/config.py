@@ -14,6 +14,7 @@ __all__ = ["AnalysisConfig", "DEFAULT_PAIRS"]
 #: partner. Pairs whose features are missing from a session are skipped.
 DEFAULT_PAIRS = (
     ("head_motion", "head_motion"),
+    ("smile", "smile"),
     ("mouth_open", "mouth_open"),
     ("intensity_db", "intensity_db"),
 )

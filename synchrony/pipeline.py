@@ -6,6 +6,7 @@ The stages run in one direction: media -> extractors -> Signals -> analysis -> f
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from synchrony.analysis.mismatch import MISMATCH_COLUMNS, mismatch_spans
 from synchrony.analysis.surrogates import circular_shift_peaks
 from synchrony.analysis.xcorr import peak_lags, windowed_xcorr
 from synchrony.config import AnalysisConfig
-from synchrony.errors import ConfigError, MediaError, NoAudioError
+from synchrony.errors import MediaError
 from synchrony.signals import build_signals, to_flat
 
 __all__ = ["Result", "analyze", "analyze_signals", "write_result"]
@@ -49,6 +50,10 @@ class Result:
         JSON-ready: session facts, settings and per-pair headline numbers.
     xcorr_wide : dict of str to pandas.DataFrame
         Per pair, the windows x lags table of :func:`synchrony.windowed_xcorr` (r).
+    turns, turn_taking : pandas.DataFrame or None
+        With per-person voice: each turn with its prosody
+        (:func:`synchrony.analysis.turns.turn_features`) and the turn-taking events
+        (:func:`synchrony.analysis.turns.turn_taking`; ``gap_s`` < 0 for overlap).
     """
 
     signals: pd.DataFrame
@@ -57,23 +62,29 @@ class Result:
     mismatch: pd.DataFrame
     summary: dict
     xcorr_wide: dict = field(default_factory=dict)
+    turns: pd.DataFrame | None = None
+    turn_taking: pd.DataFrame | None = None
 
 
-def analyze(video, *, layout: str = "split", config: AnalysisConfig | None = None,
+def analyze(source, *, layout: str | None = None, config: AnalysisConfig | None = None,
             out_dir=None, progress: bool = False) -> Result:
     """Analyse one recorded session: extract signals, correlate, find mismatch spans.
 
     Parameters
     ----------
-    video : path-like
-        The recording. Layout ``"split"``: one video with person A in the left half and
-        person B in the right half; audio, if any, with one channel per person (left =
-        A) or one mixed channel.
-    layout : {"split"}
+    source : path-like or synchrony.session.Session
+        A video (read with ``layout``, person labels from ``config.persons``) or a
+        Session naming the recordings, their layout, person labels and offsets.
+    layout : {"split", "two-files", "shared-frame"}, optional
+        For a path: ``"split"`` (default; person A in the left half, B in the right) or
+        ``"shared-frame"`` (both in one picture). Two-files sessions need a Session.
     config : AnalysisConfig, optional
         Settings; defaults documented in :class:`synchrony.config.AnalysisConfig`.
+        Its ``persons`` are replaced by the Session's.
     out_dir : path-like, optional
-        If given, every table, ``summary.json`` and the figures are written there.
+        If given, every table, ``summary.json``, the figures and a TextGrid are written
+        there, and the extracted tracks are kept in ``out_dir/.synchrony-cache``: a
+        re-run with the same recordings and extraction settings reuses them.
     progress : bool
         Show progress bars (the CLI turns them on).
 
@@ -86,50 +97,115 @@ def analyze(video, *, layout: str = "split", config: AnalysisConfig | None = Non
     synchrony.InputFileError, synchrony.MediaError, synchrony.NoFaceError
         One-line errors naming the file and the problem.
     """
-    from synchrony.extract.face import extract_face_split
-    from synchrony.extract.voice import voice_tracks
-    from synchrony.media import probe, read_audio
+    from synchrony.extract.face import FACE_EXTRACTOR_VERSION
+    from synchrony.extract.layouts import face_tracks, voice_tracks_for
+    from synchrony.media import probe
+    from synchrony.session import Session
 
     config = config or AnalysisConfig()
-    if layout != "split":
-        raise ConfigError(f"The 'layout' parameter of analyze must be 'split'; got {layout!r}.")
-    info = probe(video)
-    faces = extract_face_split(video, persons=config.persons, progress=progress)
-
-    voices = {}
-    try:
-        voices = voice_tracks(read_audio(video), persons=config.persons)
-    except NoAudioError as exc:
-        log.warning("%s; analysing video only", exc)
+    if isinstance(source, Session):
+        session = source
+    else:
+        session = Session.from_video(source, layout=layout or "split", persons=config.persons)
+    config = dataclasses.replace(config, persons=session.persons)
+    info = probe(session.videos[0])
+    offsets, offset_facts = _offsets(session)
+    cache = Path(out_dir) / ".synchrony-cache" if out_dir is not None else None
+    face_settings = {"layout": session.layout, "persons": list(session.persons), "split": session.split,
+                     "regions_px": session.regions_px and [list(r) for r in session.regions_px],
+                     "offsets_s": offsets, "face_extractor": FACE_EXTRACTOR_VERSION}
+    faces = _stage("faces", session.videos, face_settings, cache,
+                   lambda: face_tracks(session, offsets_s=offsets, progress=progress))
+    voices = _stage("voice", (session.audio or session.videos), {**face_settings, "audio": bool(session.audio)},
+                    cache, lambda: voice_tracks_for(session, offsets_s=offsets, faces=faces))
 
     end_s = max(float(t.index.max()) for t in faces.values() if len(t))
-    face_sig = build_signals(faces, rate_hz=config.rate_hz, max_gap_s=config.max_gap_s,
-                             start_s=0.0, end_s=end_s)
-    parts = [face_sig]
+    clock = dict(rate_hz=config.rate_hz, max_gap_s=config.max_gap_s, start_s=0.0, end_s=end_s)
+    parts = [build_signals(faces, **clock)]
     if voices:
-        parts.append(build_signals(voices, rate_hz=config.rate_hz, max_gap_s=config.max_gap_s,
-                                   start_s=0.0, end_s=end_s))
+        parts.append(build_signals(voices, **clock))
     signals = pd.concat(parts, axis=1)
+    a, b = session.persons
+    if (a, "looking_at_partner") in signals and (b, "looking_at_partner") in signals:
+        from synchrony.extract.gaze import mutual_gaze
+
+        signals["dyad", "mutual_gaze"] = mutual_gaze(signals[a, "looking_at_partner"],
+                                                     signals[b, "looking_at_partner"])
     # Circular-shift surrogates must move B further than one window plus both lags in
     # either direction, so a session must be longer than twice that.
     needed_s = 2 * (config.window_s + 2 * config.max_lag_s)
     if len(signals) / config.rate_hz <= needed_s:
-        raise MediaError(video, f"too short to analyse: {len(signals) / config.rate_hz:.1f} s of "
-                                f"signal, the window and lag settings need more than {needed_s:g} s")
+        raise MediaError(session.videos[0], f"too short to analyse: {len(signals) / config.rate_hz:.1f} s "
+                                            f"of signal, the window and lag settings need more than {needed_s:g} s")
 
+    per_person_voice = [p for p in session.persons if p in voices]
     facts = {
-        "file": Path(video).name,
-        "layout": layout,
+        "file": Path(session.videos[0]).name,
+        "files": [Path(v).name for v in session.videos],
+        "layout": session.layout,
+        "persons": list(session.persons),
         "duration_s": info.duration_s,
         "video_fps_average": info.video.average_fps if info.video else None,
-        "audio": ("per-person channels" if set(voices) == set(config.persons)
-                  else "mixed" if voices else "none"),
+        "offsets_s": offsets,
+        **offset_facts,
+        "audio": ("mixed (speaker attributed by mouth movement)" if "mixed" in voices
+                  else "per-person channels" if per_person_voice else "none"),
         "face_detected_share": {p: float(t["face_detected"].mean()) for p, t in faces.items()},
     }
     result = analyze_signals(signals, config=config, session=facts)
+    if len(per_person_voice) == 2:
+        result.turns, result.turn_taking, entrain = _turn_analysis(voices, session.persons, config)
+        result.summary["entrainment"] = _json_ready(entrain.to_dict(orient="records"))
     if out_dir is not None:
         write_result(result, out_dir)
     return result
+
+
+def _offsets(session):
+    """Offsets of the session's videos, estimated from their audio when asked for."""
+    if not session.estimate_offsets:
+        offsets = list(session.offsets_s or ()) + [0.0] * (len(session.videos) - len(session.offsets_s or ()))
+        return [float(o) for o in offsets], {}
+    from synchrony.extract.align import estimate_offset_s
+    from synchrony.media import read_audio
+
+    a, b = (read_audio(v, sr_hz=16000, mono=True) for v in session.videos)
+    estimate = estimate_offset_s(a, b)
+    if not estimate.reliable:
+        log.warning("%s: the audio offset estimate (%.3f s) has low confidence (%.1f); check it "
+                    "or give the offset", session.videos[1], estimate.offset_s, estimate.confidence)
+    return [0.0, float(estimate.offset_s)], {"offset_estimate": {
+        "offset_s": estimate.offset_s, "confidence": estimate.confidence, "reliable": estimate.reliable}}
+
+
+def _stage(name, inputs, settings, cache, compute):
+    """Run a stage, or reuse its tracks from ``cache`` when inputs and settings match."""
+    if cache is None:
+        return compute()
+    from synchrony.cache import load_tracks, save_tracks, stage_key
+
+    key = stage_key(name, inputs, settings)
+    tracks = load_tracks(cache / name, key)
+    if tracks is None:
+        tracks = compute()
+        save_tracks(cache / name, key, tracks)
+    return tracks
+
+
+def _turn_analysis(voices, persons, config):
+    """Turns, turn-taking and turn-level entrainment from per-person voice tracks."""
+    from synchrony.analysis.turns import entrainment, find_turns, turn_features, turn_taking
+
+    # One 100 Hz clock for both persons (their tracks may come from files that started
+    # at different times); nothing interpolated.
+    grid = build_signals({p: voices[p][["voice_active", "f0_hz", "intensity_db"]] for p in persons},
+                         rate_hz=100.0, max_gap_s=0.0)
+    turns = find_turns({p: grid[p, "voice_active"] >= 0.5 for p in persons})
+    taking = turn_taking(turns)
+    features = turn_features(turns, {p: grid[p, "f0_hz"] for p in persons},
+                             {p: grid[p, "intensity_db"] for p in persons})
+    entrain = entrainment(features, taking=taking, n_surrogates=config.n_surrogates, seed=config.seed)
+    return features, taking, entrain
 
 
 def analyze_signals(signals: pd.DataFrame, *, config: AnalysisConfig | None = None,
@@ -219,6 +295,14 @@ def write_result(result: Result, out_dir) -> list[Path]:
         write_json(result.summary, out / "summary.json"),
     ]
     persons = result.summary["config"]["persons"]
+    if result.turns is not None:
+        from synchrony.textgrid import turn_tiers, write_textgrid
+
+        written.append(write_csv(result.turns, out / "turns.csv"))
+        written.append(write_csv(result.turn_taking, out / "turn_taking.csv"))
+        activity = {p: result.signals[p, "voice_active"] >= 0.5 for p in persons}
+        written.append(write_textgrid(out / "voice.TextGrid", turn_tiers(result.turns, activity),
+                                      xmax_s=float(result.signals.index[-1])))
     for pair, xc in result.xcorr_wide.items():
         feat_a, feat_b = pair.split("~")
         stem = pair.replace("~", "_vs_")

@@ -25,6 +25,7 @@ def build_signals(
     max_gap_s: float = 0.5,
     start_s: float | None = None,
     end_s: float | None = None,
+    keep_gaps=("f0_hz", "f0_st"),
 ) -> pd.DataFrame:
     """Put per-person tracks sampled at their own (possibly irregular) times on one clock.
 
@@ -48,6 +49,9 @@ def build_signals(
         Longest gap, in seconds, that is filled by interpolation. 0 fills nothing.
     start_s, end_s : float, optional
         Clock range; by default the earliest and latest track times.
+    keep_gaps : collection of str, default ("f0_hz", "f0_st")
+        Features never interpolated: pitch exists only while someone speaks, so a
+        short pause is not a gap to bridge.
 
     Returns
     -------
@@ -88,7 +92,7 @@ def build_signals(
             values = track[feature]
             is_quality = values.dtype == bool
             binned = _bin_mean(values.to_numpy(dtype=float)[inside], bins[inside], grid.size)
-            if not is_quality:
+            if not is_quality and feature not in keep_gaps:
                 binned = _fill_gaps(binned, max_gap)
             columns[(person, feature)] = binned
     out = pd.DataFrame(columns, index=index)

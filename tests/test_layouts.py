@@ -93,3 +93,36 @@ def test_split_regions_px_equal_the_split_fraction(tmp_path):
         pd.testing.assert_frame_equal(by_split[p], by_region[p])
     with pytest.raises(Exception, match="outside the 1280x360 frame"):
         extract_face_split(video, regions_px=((0, 0, 640, 360), (700, 0, 640, 360)))
+
+
+def test_two_files_session_end_to_end_with_estimated_offset(clip, tmp_path, monkeypatch):
+    """analyze() on a two-files Session with offsets_s=None: the 2.0 s offset is estimated
+    from the shared audio, both persons land on one clock, and a re-run reuses the
+    extracted tracks (the stage cache) instead of decoding again."""
+    import json
+
+    import synchrony.extract.layouts as layouts
+    from synchrony.config import AnalysisConfig
+    from synchrony.pipeline import analyze
+
+    path_a, path_b = write_two_files_pair(clip, tmp_path, duration_s=10.0)
+    session = Session(layout="two-files", videos=(str(path_a), str(path_b)), offsets_s=None)
+    config = AnalysisConfig(window_s=2.0, step_s=0.5, max_lag_s=0.5, n_surrogates=20,
+                            pairs=(("head_pitch_deg", "head_pitch_deg"),))
+    out = tmp_path / "out"
+    result = analyze(session, config=config, out_dir=out)
+    estimate = result.summary["session"]["offset_estimate"]
+    assert estimate["offset_s"] == pytest.approx(2.0, abs=1 / 23.976)
+    assert estimate["reliable"]
+    assert result.summary["session"]["offsets_s"][1] == pytest.approx(2.0, abs=1 / 23.976)
+    first_b = result.signals["B", "face_detected"].dropna()
+    assert first_b.index[0] == pytest.approx(2.0, abs=0.1)
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("extraction ran again although nothing changed")
+
+    monkeypatch.setattr(layouts, "face_tracks", no_decoding)
+    again = analyze(session, config=AnalysisConfig(window_s=3.0, step_s=0.5, max_lag_s=0.5,
+                                                   n_surrogates=20), out_dir=out)
+    pd.testing.assert_frame_equal(again.signals[result.signals.columns], result.signals)
+    assert json.loads((out / "summary.json").read_text())["config"]["window_s"] == 3.0

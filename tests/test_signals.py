@@ -34,6 +34,12 @@ def test_short_gaps_filled_long_gaps_kept():
     assert no_fill.isna().sum() == 14
 
 
+def test_pitch_is_never_interpolated():
+    x = np.r_[np.arange(5.0), [np.nan] * 2, np.arange(3.0)]
+    sig = build_signals({"A": _track(np.arange(10) / 10, f0_hz=x + 200, mouth_open=x)}, rate_hz=10)
+    assert sig["A", "f0_hz"].isna().sum() == 2 and sig["A", "mouth_open"].isna().sum() == 0
+
+
 def test_edge_gaps_are_not_extrapolated():
     x = np.r_[np.nan, np.nan, np.arange(8.0)]
     sig = build_signals({"A": _track(np.arange(10) / 10, x=x)}, rate_hz=10, max_gap_s=1)

@@ -213,3 +213,50 @@ def _shifted(tracks, offset_s):
     if not offset_s:
         return tracks
     return {p: t.set_axis(pd.Index(np.asarray(t.index) + offset_s, name="time_s")) for p, t in tracks.items()}
+
+
+def voice_tracks_for(session, *, offsets_s=None, faces=None) -> dict:
+    """Each person's voice track (intensity, pitch, activity) for a Session.
+
+    Sources: ``session.audio`` if given (at session time 0), else the videos' own audio
+    (at their offsets). Two sources: one per person (each mixed to mono). One source
+    with two or more channels: one channel per person. One mono source: a mixed track,
+    kept as person ``"mixed"`` (its intensity), and each voiced stretch attributed to the
+    person whose mouth moves during it
+    (:func:`synchrony.extract.voice.attribute_speaker`, needs ``faces``), which gives
+    each person ``voice_active``, ``f0_hz`` and ``f0_st`` for their stretches and an
+    ``attribution_confidence``. A source without audio is skipped with a warning.
+    """
+    from synchrony.errors import NoAudioError
+    from synchrony.extract.pitch import semitones_re_median
+    from synchrony.extract.voice import attribute_speaker, speaker_activity, voice_tracks
+    from synchrony.media import read_audio
+
+    sources = session.audio or session.videos
+    offsets = [0.0] * len(sources) if session.audio else list(offsets_s or session.offsets_s or ())
+    offsets += [0.0] * (len(sources) - len(offsets))
+    tracks = {}
+    for i, (path, offset) in enumerate(zip(sources, offsets)):
+        try:
+            audio = read_audio(path, mono=len(sources) > 1)
+        except NoAudioError as exc:
+            log.warning("%s; analysing without its voice", exc)
+            continue
+        persons = (session.persons[i],) if len(sources) > 1 else session.persons
+        found = voice_tracks(audio, persons=persons)
+        if len(sources) > 1:
+            found = {session.persons[i]: found["mixed"]}
+        tracks.update(_shifted(found, offset))
+    if set(tracks) == {"mixed"} and faces:
+        mixed = tracks["mixed"]
+        mouth = {p: faces[p]["mouth_open"] for p in session.persons}
+        who = attribute_speaker(mixed["voice_active"], mouth)
+        activity = speaker_activity(who, session.persons)
+        for p in session.persons:
+            active = activity[p].reindex(mixed.index, fill_value=False).astype(bool)
+            f0 = mixed["f0_hz"].where(active)
+            tracks[p] = pd.DataFrame({"voice_active": active, "f0_hz": f0, "f0_st": semitones_re_median(f0),
+                                      "attribution_confidence": who["confidence"].reindex(mixed.index).where(active)},
+                                     index=mixed.index)
+        tracks["mixed"] = mixed[["intensity_db", "voice_active"]]
+    return tracks
