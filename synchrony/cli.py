@@ -58,8 +58,10 @@ def cli():
                    "to estimate it from the two audio tracks (default: auto).")
 @click.option("--audio", "audio", multiple=True, type=click.Path(path_type=Path),
               help="Separate audio file(s): one shared, or one per person in person order.")
+@click.option("--video-rate-hz", type=float, default=None,
+              help="Analyse video frames at about this rate (e.g. 10) instead of every frame.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the surrogates.")
-def analyze(videos, layout, out_dir, persons, offset, audio, seed):
+def analyze(videos, layout, out_dir, persons, offset, audio, video_rate_hz, seed):
     """Analyse one recorded session (VIDEOS: one video, or one per person) and write
     tables, figures and a summary."""
     from synchrony.session import Session
@@ -72,7 +74,7 @@ def analyze(videos, layout, out_dir, persons, offset, audio, seed):
     session = Session(layout=layout, videos=tuple(str(v) for v in videos), persons=labels,
                       offsets_s=offsets, audio=tuple(str(a) for a in audio) or None)
     _run_analysis(session, out_dir=out_dir or videos[0].with_name(f"{videos[0].stem}-synchrony"),
-                  seed=seed)
+                  seed=seed, video_rate_hz=video_rate_hz)
 
 
 def _seconds(text):
@@ -99,12 +101,12 @@ def demo(out_dir):
     _run_analysis(Session(layout="split", videos=str(SAMPLE_VIDEO)), out_dir=out_dir, seed=0)
 
 
-def _run_analysis(session, *, out_dir, seed):
+def _run_analysis(session, *, out_dir, seed, video_rate_hz=None):
     from synchrony.config import AnalysisConfig
     from synchrony.pipeline import analyze as run
 
-    result = run(session, config=AnalysisConfig(persons=session.persons, seed=seed),
-                 out_dir=out_dir, progress=True)
+    config = AnalysisConfig(persons=session.persons, seed=seed, video_rate_hz=video_rate_hz)
+    result = run(session, config=config, out_dir=out_dir, progress=True)
     click.echo(f"\nWrote {Path(out_dir).resolve()}/:")
     for path in sorted(Path(out_dir).iterdir()):
         if not path.name.startswith("."):

@@ -114,8 +114,9 @@ def analyze(source, *, layout: str | None = None, config: AnalysisConfig | None 
     face_settings = {"layout": session.layout, "persons": list(session.persons), "split": session.split,
                      "regions_px": session.regions_px and [list(r) for r in session.regions_px],
                      "offsets_s": offsets, "face_extractor": FACE_EXTRACTOR_VERSION}
-    faces = _stage("faces", session.videos, face_settings, cache,
-                   lambda: face_tracks(session, offsets_s=offsets, progress=progress))
+    faces = _stage("faces", session.videos, {**face_settings, "video_rate_hz": config.video_rate_hz},
+                   cache, lambda: face_tracks(session, offsets_s=offsets, rate_hz=config.video_rate_hz,
+                                              progress=progress))
     voices = _stage("voice", (session.audio or session.videos), {**face_settings, "audio": bool(session.audio)},
                     cache, lambda: voice_tracks_for(session, offsets_s=offsets, faces=faces))
 

@@ -245,6 +245,13 @@ def test_real_variable_rate_phone_clip(reference_dir):
     # measured: intervals 13.7-41.7 ms, std 4.6 ms; a constant-rate file has std ~0
     assert dt.std() > 0.003 and dt.max() - dt.min() > 0.02
     assert times[-1] == pytest.approx(6.36, abs=0.01)
+    # Why container times matter here: a clock built as index / fps puts frames far from
+    # where they were shot. With the declared 30 fps the last frame lands 0.76 s early;
+    # even with the clip's own average rate some frames are 0.36 s off: several samples
+    # of a 10 Hz analysis clock, enough to fake or hide a partner's response lag.
+    index = np.arange(len(times))
+    assert times[-1] - index[-1] / info.video.declared_fps > 0.7
+    assert np.abs(times - index / info.video.average_fps).max() > 0.3
 
     sub = np.array(frame_times(clip, rate_hz=10))
     assert len(np.unique(np.floor(sub * 10 + 1e-6))) == len(sub)  # at most one per slot
