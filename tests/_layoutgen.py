@@ -23,6 +23,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from _facegen import clip_frames
+
 TIME_BASE = Fraction(1, 24000)
 FRAME_TICKS = 1001  # 24000 / 1001 = 23.976 fps, as the clip
 FPS = 24000 / 1001
@@ -32,20 +34,6 @@ FACE_SCALE = 0.6
 BLANK = (96, 24)
 SHARED_SIZE = (960, 360)
 RIGHT_DELAY = 150  # frames between the left and the right copy of the clip
-
-
-def clip_frames(path, start, stop):
-    """Frames ``start`` to ``stop - 1`` of a clip, as RGB uint8 arrays."""
-    import av
-
-    frames = []
-    with av.open(os.fspath(path)) as container:
-        for i, frame in enumerate(container.decode(video=0)):
-            if i >= stop:
-                break
-            if i >= start:
-                frames.append(frame.to_ndarray(format="rgb24"))
-    return frames
 
 
 def write_shared_frame_video(clip, path, *, n_frames=192):
