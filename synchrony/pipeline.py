@@ -113,11 +113,14 @@ def analyze(source, *, layout: str | None = None, config: AnalysisConfig | None 
     cache = Path(out_dir) / ".synchrony-cache" if out_dir is not None else None
     face_settings = {"layout": session.layout, "persons": list(session.persons), "split": session.split,
                      "regions_px": session.regions_px and [list(r) for r in session.regions_px],
-                     "offsets_s": offsets, "face_extractor": FACE_EXTRACTOR_VERSION}
-    faces = _stage("faces", session.videos, {**face_settings, "video_rate_hz": config.video_rate_hz},
-                   cache, lambda: face_tracks(session, offsets_s=offsets, rate_hz=config.video_rate_hz,
-                                              progress=progress))
-    voices = _stage("voice", (session.audio or session.videos), {**face_settings, "audio": bool(session.audio)},
+                     "offsets_s": offsets, "face_extractor": FACE_EXTRACTOR_VERSION,
+                     "video_rate_hz": config.video_rate_hz}
+    faces = _stage("faces", session.videos, face_settings, cache,
+                   lambda: face_tracks(session, offsets_s=offsets, rate_hz=config.video_rate_hz,
+                                       progress=progress))
+    # The voice key holds the face settings too: a mixed track is attributed to
+    # speakers from the face tracks' mouth movement.
+    voices = _stage("voice", session.audio or session.videos, {**face_settings, "audio": bool(session.audio)},
                     cache, lambda: voice_tracks_for(session, offsets_s=offsets, faces=faces))
 
     end_s = max(float(t.index.max()) for t in faces.values() if len(t))
