@@ -45,10 +45,12 @@ def cli():
 
 @cli.command()
 @click.argument("videos", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--layout", type=click.Choice(["split", "two-files", "shared-frame"]), default=None,
+@click.option("--layout", type=click.Choice(["split", "two-files", "shared-frame", "audio"]),
+              default=None,
               help="split (default for one video): A in the left half, B in the right; "
                    "two-files (default for two videos): one video per person; "
-                   "shared-frame: both people in one picture.")
+                   "shared-frame: both people in one picture; audio: no video, one audio "
+                   "file with a channel per person or one file per person.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
               help="Output folder (default: <first video name>-synchrony next to it).")
 @click.option("--persons", default="A,B", show_default=True,
@@ -62,8 +64,8 @@ def cli():
               help="Analyse video frames at about this rate (e.g. 10) instead of every frame.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the surrogates.")
 def analyze(videos, layout, out_dir, persons, offset, audio, video_rate_hz, seed):
-    """Analyse one recorded session (VIDEOS: one video, or one per person) and write
-    tables, figures and a summary."""
+    """Analyse one recorded session (VIDEOS: one video, or one per person; with
+    --layout audio, audio files) and write tables, figures and a summary."""
     from synchrony.session import Session
 
     labels = tuple(p.strip() for p in persons.split(","))
@@ -71,7 +73,10 @@ def analyze(videos, layout, out_dir, persons, offset, audio, video_rate_hz, seed
     offsets = ()
     if layout == "two-files":
         offsets = None if offset in (None, "auto") else (0.0, _seconds(offset))
-    session = Session(layout=layout, videos=tuple(str(v) for v in videos), persons=labels,
+    files = tuple(str(v) for v in videos)
+    if layout == "audio":
+        files, audio = (), files + tuple(str(a) for a in audio)
+    session = Session(layout=layout, videos=files, persons=labels,
                       offsets_s=offsets, audio=tuple(str(a) for a in audio) or None)
     _run_analysis(session, out_dir=out_dir or videos[0].with_name(f"{videos[0].stem}-synchrony"),
                   seed=seed, video_rate_hz=video_rate_hz)

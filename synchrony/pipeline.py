@@ -75,9 +75,10 @@ def analyze(source, *, layout: str | None = None, config: AnalysisConfig | None 
     source : path-like or synchrony.session.Session
         A video (read with ``layout``, person labels from ``config.persons``) or a
         Session naming the recordings, their layout, person labels and offsets.
-    layout : {"split", "two-files", "shared-frame"}, optional
+    layout : {"split", "shared-frame"}, optional
         For a path: ``"split"`` (default; person A in the left half, B in the right) or
-        ``"shared-frame"`` (both in one picture). Two-files sessions need a Session.
+        ``"shared-frame"`` (both in one picture). Two-files and audio-only sessions
+        need a Session.
     config : AnalysisConfig, optional
         Settings; defaults documented in :class:`synchrony.config.AnalysisConfig`.
         Its ``persons`` are replaced by the Session's.
@@ -108,27 +109,29 @@ def analyze(source, *, layout: str | None = None, config: AnalysisConfig | None 
     else:
         session = Session.from_video(source, layout=layout or "split", persons=config.persons)
     config = dataclasses.replace(config, persons=session.persons)
-    info = probe(session.videos[0])
+    first_file = (session.videos or session.audio)[0]
+    info = probe(first_file)
     offsets, offset_facts = _offsets(session)
     cache = Path(out_dir) / ".synchrony-cache" if out_dir is not None else None
     face_settings = {"layout": session.layout, "persons": list(session.persons), "split": session.split,
                      "regions_px": session.regions_px and [list(r) for r in session.regions_px],
                      "offsets_s": offsets, "face_extractor": FACE_EXTRACTOR_VERSION,
                      "video_rate_hz": config.video_rate_hz}
-    faces = _stage("faces", session.videos, face_settings, cache,
-                   lambda: face_tracks(session, offsets_s=offsets, rate_hz=config.video_rate_hz,
-                                       progress=progress))
+    faces = {}
+    if session.videos:
+        faces = _stage("faces", session.videos, face_settings, cache,
+                       lambda: face_tracks(session, offsets_s=offsets, rate_hz=config.video_rate_hz,
+                                           progress=progress))
     # The voice key holds the face settings too: a mixed track is attributed to
     # speakers from the face tracks' mouth movement.
     voices = _stage("voice", session.audio or session.videos, {**face_settings, "audio": bool(session.audio)},
                     cache, lambda: voice_tracks_for(session, offsets_s=offsets, faces=faces))
 
-    end_s = max(float(t.index.max()) for t in faces.values() if len(t))
+    if not faces and not voices:
+        raise MediaError(first_file, "no audio to analyse in an audio-only session")
+    end_s = max(float(t.index.max()) for t in (faces or voices).values() if len(t))
     clock = dict(rate_hz=config.rate_hz, max_gap_s=config.max_gap_s, start_s=0.0, end_s=end_s)
-    parts = [build_signals(faces, **clock)]
-    if voices:
-        parts.append(build_signals(voices, **clock))
-    signals = pd.concat(parts, axis=1)
+    signals = pd.concat([build_signals(tracks, **clock) for tracks in (faces, voices) if tracks], axis=1)
     a, b = session.persons
     if (a, "looking_at_partner") in signals and (b, "looking_at_partner") in signals:
         from synchrony.extract.gaze import mutual_gaze
@@ -139,13 +142,13 @@ def analyze(source, *, layout: str | None = None, config: AnalysisConfig | None 
     # either direction, so a session must be longer than twice that.
     needed_s = 2 * (config.window_s + 2 * config.max_lag_s)
     if len(signals) / config.rate_hz <= needed_s:
-        raise MediaError(session.videos[0], f"too short to analyse: {len(signals) / config.rate_hz:.1f} s "
+        raise MediaError(first_file, f"too short to analyse: {len(signals) / config.rate_hz:.1f} s "
                                             f"of signal, the window and lag settings need more than {needed_s:g} s")
 
     per_person_voice = [p for p in session.persons if p in voices]
     facts = {
-        "file": Path(session.videos[0]).name,
-        "files": [Path(v).name for v in session.videos],
+        "file": Path(first_file).name,
+        "files": [Path(v).name for v in session.videos + (session.audio or ())],
         "layout": session.layout,
         "persons": list(session.persons),
         "duration_s": info.duration_s,

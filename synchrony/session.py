@@ -15,6 +15,9 @@ that file). Layouts:
 ``"shared-frame"``
     Both people in one frame (a side view of a table, say); faces are assigned to people
     by position continuity (:func:`synchrony.extract.tracking.assign_identities`).
+``"audio"``
+    No video: ``audio`` holds one file with one channel per person (the first channel is
+    ``persons[0]``) or one file per person, all starting at session time 0.
 
 Constructing a :class:`Session` checks everything that can be checked without decoding:
 a bad value raises :class:`~synchrony.errors.ConfigError` naming the parameter, a missing
@@ -34,7 +37,7 @@ from synchrony.errors import ConfigError, InputFileError
 __all__ = ["LAYOUTS", "Session"]
 
 #: Layouts a Session accepts, and the number of video files each takes.
-LAYOUTS = {"split": 1, "two-files": 2, "shared-frame": 1}
+LAYOUTS = {"split": 1, "two-files": 2, "shared-frame": 1, "audio": 0}
 
 _NAME = "Session"
 
@@ -103,6 +106,9 @@ class Session:
         audio = None if self.audio is None else _paths("audio", self.audio)
         if audio is not None and len(audio) not in (1, 2):
             _fail("audio", "None or a tuple of 1 or 2 audio paths", self.audio)
+        if self.layout == "audio" and audio is None:
+            _fail("audio", "1 or 2 audio paths for the 'audio' layout (one file with a "
+                  "channel per person, or one file per person)", self.audio)
         persons = self.persons
         if (not isinstance(persons, (tuple, list)) or len(persons) != 2
                 or not all(isinstance(p, str) and p for p in persons)

@@ -57,14 +57,14 @@ def test_session_is_frozen_and_hashable(files):
     with pytest.raises(dataclasses.FrozenInstanceError):
         s.layout = "two-files"
     assert hash(s) == hash(Session.from_video(files[0]))
-    assert set(LAYOUTS) == {"split", "two-files", "shared-frame"}
+    assert set(LAYOUTS) == {"split", "two-files", "shared-frame", "audio"}
 
 
 def _bad(files):
     one, two = (files[0],), (files[1], files[2])
     return [
         ({"layout": "grid", "videos": one}, "layout",
-         "must be one of 'split', 'two-files', 'shared-frame'; got 'grid'"),
+         "must be one of 'split', 'two-files', 'shared-frame', 'audio'; got 'grid'"),
         ({"layout": "split", "videos": two}, "videos", "1 video path for the 'split' layout"),
         ({"layout": "two-files", "videos": one}, "videos", "2 video paths"),
         ({"layout": "split", "videos": 3}, "videos", "a path or a tuple of paths"),
