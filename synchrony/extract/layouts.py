@@ -149,7 +149,8 @@ def extract_face_shared(path, *, persons=("A", "B"), rate_hz=None, min_detection
                 for landmarks in found:
                     lm = _landmarks_px(landmarks, *region)
                     analyser = _continuing(previous, lm, current) or _Person(None)
-                    current.append((analyser, analyser.measure(lm, rgb)))
+                    # a float array (160 bytes), not a tuple of Python floats (~700)
+                    current.append((analyser, np.array(analyser.measure(lm, rgb))))
                 previous = [(a, v[0], v[1], v[2]) for a, v in current]
                 times.append(time_s)
                 faces.append([v for _, v in current])
