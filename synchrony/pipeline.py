@@ -205,8 +205,12 @@ def _turn_analysis(voices, persons, config):
 
     # One 100 Hz clock for both persons (their tracks may come from files that started
     # at different times); nothing interpolated.
-    grid = build_signals({p: voices[p][["voice_active", "f0_hz", "intensity_db"]] for p in persons},
-                         rate_hz=100.0, max_gap_s=0.0)
+    # Speakers attributed in one mixed track have no level of their own: their turns
+    # are measured on the mixed track's, which within a person's own turn is theirs.
+    level = {p: voices["mixed"]["intensity_db"] if "mixed" in voices else voices[p]["intensity_db"]
+             for p in persons}
+    grid = build_signals({p: voices[p][["voice_active", "f0_hz"]].assign(intensity_db=level[p])
+                          for p in persons}, rate_hz=100.0, max_gap_s=0.0)
     turns = find_turns({p: grid[p, "voice_active"] >= 0.5 for p in persons})
     taking = turn_taking(turns)
     features = turn_features(turns, {p: grid[p, "f0_hz"] for p in persons},
