@@ -1,4 +1,4 @@
-"""Command line: ``synchrony analyze VIDEO`` and ``synchrony demo``.
+"""Command line: ``synchrony analyze``, ``synchrony xcorr`` and ``synchrony demo``.
 
 The library is quiet; the CLI turns on progress bars and prints warnings. Errors the
 user can fix are printed as one line (no traceback) and exit with status 1.
@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import click
+import numpy as np
 
 from synchrony.errors import SynchronyError
 
@@ -91,6 +92,41 @@ def _seconds(text):
 
 
 @cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["csv", "rmea", "openface"]), default=None,
+              help="Input format (guessed when omitted: .txt = rMEA; OpenFace's columns = openface).")
+@click.option("--rate-hz", type=float, default=None,
+              help="Sampling rate: rMEA default 25 Hz; a CSV without a time column needs it; "
+                   "OpenFace: rate of the common clock (default 10 Hz).")
+@click.option("--persons", default="A,B", show_default=True, help="Labels of the two persons.")
+@click.option("--window-s", type=float, default=30.0, show_default=True)
+@click.option("--step-s", type=float, default=10.0, show_default=True)
+@click.option("--max-lag-s", type=float, default=5.0, show_default=True)
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
+              help="Output folder (default: <first file name>-synchrony next to it).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the surrogates.")
+def xcorr(files, fmt, rate_hz, persons, window_s, step_s, max_lag_s, out_dir, seed):
+    """Windowed lagged cross-correlation and mismatch spans of series made by other tools
+    (FILES: an rMEA/MEA text file, a CSV/TSV, or one OpenFace CSV per person). Defaults are
+    rMEA's windowing (30 s windows, 10 s steps, lags up to 5 s)."""
+    from synchrony.config import AnalysisConfig
+    from synchrony.pipeline import analyze_signals, write_result
+    from synchrony.readers import load_signals
+
+    labels = tuple(p.strip() for p in persons.split(","))
+    signals = load_signals(list(files), format=fmt, persons=labels, rate_hz=rate_hz)
+    features = [f for f in signals[labels[0]].columns
+                if f in signals[labels[1]].columns and f != "face_detected"]
+    rate = 1.0 / float(np.median(np.diff(signals.index)))
+    config = AnalysisConfig(rate_hz=rate, window_s=window_s, step_s=step_s, max_lag_s=max_lag_s,
+                            persons=labels, seed=seed, pairs=tuple((f, f) for f in features))
+    result = analyze_signals(signals, config=config, session={"files": [f.name for f in files]})
+    out_dir = out_dir or files[0].with_name(f"{files[0].stem}-synchrony")
+    write_result(result, out_dir)
+    _report(result, out_dir, labels)
+
+
+@cli.command()
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("synchrony-demo"),
               show_default=True, help="Output folder.")
 def demo(out_dir):
@@ -112,6 +148,10 @@ def _run_analysis(session, *, out_dir, seed, video_rate_hz=None):
 
     config = AnalysisConfig(persons=session.persons, seed=seed, video_rate_hz=video_rate_hz)
     result = run(session, config=config, out_dir=out_dir, progress=True)
+    _report(result, out_dir, session.persons)
+
+
+def _report(result, out_dir, persons):
     click.echo(f"\nWrote {Path(out_dir).resolve()}/:")
     for path in sorted(Path(out_dir).iterdir()):
         if not path.name.startswith("."):
@@ -120,8 +160,7 @@ def _run_analysis(session, *, out_dir, seed, video_rate_hz=None):
         click.echo(f"{pair:28s} mean peak r {_fmt(s['mean_peak_r'], '.2f')}  "
                    f"median peak lag {_fmt(s['median_peak_lag_s'], '+.2f', ' s')} "
                    f"(leader: {s['leader']})  mismatch {_fmt(s['mismatch_share'], '.0%')} of the time")
-    a, b = session.persons
-    click.echo(f"Lag sign: positive = {b} follows {a}.")
+    click.echo(f"Lag sign: positive = {persons[1]} follows {persons[0]}.")
 
 
 def _fmt(value, spec, unit=""):

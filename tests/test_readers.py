@@ -85,3 +85,27 @@ def test_bad_inputs(tmp_path):
     empty = tmp_path / "empty.csv"
     empty.write_text("")
     assert "cannot be read" in _error(empty, rate_hz=10)
+
+
+def test_xcorr_cli_on_a_real_rmea_dyad(reference_dir, tmp_path):
+    """`synchrony xcorr FILE` runs rMEA's windowing on a real dyad: its window table equals
+    windowed_xcorr + peak_lags on the same series."""
+    import subprocess
+    import sys
+
+    from synchrony import peak_lags, windowed_xcorr
+
+    path = reference_dir / "rmea" / "normal" / "200_01.txt"
+    out = tmp_path / "out"
+    run = subprocess.run([sys.executable, "-m", "synchrony.cli", "xcorr", str(path),
+                          "--persons", "patient,therapist", "--out", str(out)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    windows = pd.read_csv(out / "windows.csv")
+    raw = np.loadtxt(path, skiprows=1)
+    xc = windowed_xcorr(raw[:, 0], raw[:, 1], 25.0, window_s=30, step_s=10, max_lag_s=5, fisher_z=False)
+    expected = peak_lags(xc)
+    assert len(windows) == len(expected) == 57
+    np.testing.assert_allclose(windows["peak_r"], expected["peak_r"], atol=1e-12)
+    np.testing.assert_allclose(windows["peak_lag_s"], expected["peak_lag_s"])
+    assert "therapist follows patient" in run.stdout
