@@ -155,7 +155,8 @@ def analyze(source, *, layout: str | None = None, config: AnalysisConfig | None 
         "video_fps_average": info.video.average_fps if info.video else None,
         "offsets_s": offsets,
         **offset_facts,
-        "audio": ("mixed (speaker attributed by mouth movement)" if "mixed" in voices
+        "audio": ("mixed (speaker attributed by mouth movement)" if "mixed" in voices and faces
+                  else "mixed (no speaker attribution without video)" if "mixed" in voices
                   else "per-person channels" if per_person_voice else "none"),
         "face_detected_share": {p: float(t["face_detected"].mean()) for p, t in faces.items()},
     }
