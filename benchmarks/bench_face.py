@@ -46,13 +46,12 @@ from __future__ import annotations
 
 import os
 
-# The environment as found, for tools such as `nproc` that also read OMP_NUM_THREADS.
-_ORIGINAL_ENV = dict(os.environ)
+# Imported first: it keeps the environment as found (for tools such as `nproc` that
+# also read OMP_NUM_THREADS), before any thread pinning below.
+from _common import load_average, machine_facts, write_section  # noqa: E402
 
 import argparse  # noqa: E402
-import datetime as _dt  # noqa: E402
 import json  # noqa: E402
-import platform  # noqa: E402
 import re  # noqa: E402
 import resource  # noqa: E402
 import subprocess  # noqa: E402
@@ -261,37 +260,16 @@ def run_child(args: list[str]) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def _run(cmd):
-    try:
-        return subprocess.run(cmd, cwd=ROOT, env=_ORIGINAL_ENV, capture_output=True,
-                              text=True, timeout=10, check=True).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return ""
-
-
 def machine():
     import av
     import cv2
     import mediapipe
     import numpy as np
 
-    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    model = re.search(r"^model name\s*:\s*(.+)$", text, re.M)
-    meminfo = Path("/proc/meminfo").read_text() if Path("/proc/meminfo").exists() else ""
-    mem = re.search(r"^MemTotal:\s*(\d+) kB", meminfo, re.M)
-    dirty = _run(["git", "status", "--porcelain", "--", "synchrony/extract", "synchrony/media.py"])
     return {
-        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "nproc": _run(["nproc"]) or str(os.cpu_count()),
-        "cpu": model.group(1).strip() if model else platform.processor() or "unknown",
-        "mem": f"{int(mem.group(1)) / 1024**2:.1f} GiB" if mem else "unknown",
-        "python": platform.python_version(),
+        **machine_facts(["synchrony/extract", "synchrony/media.py"]),
         "versions": f"NumPy {np.__version__}, mediapipe {mediapipe.__version__}, PyAV "
                     f"{av.__version__} (FFmpeg {_ffmpeg_version(av)}), OpenCV {cv2.__version__}",
-        "commit": (_run(["git", "rev-parse", "--short", "HEAD"]) or "unknown")
-                  + (" (synchrony/extract or media.py modified in the working tree)"
-                     if dirty else ""),
-        "load": _load(),
     }
 
 
@@ -301,10 +279,6 @@ def _ffmpeg_version(av):
         return "libavcodec " + ".".join(str(x) for x in v)
     except Exception:  # pragma: no cover - older PyAV
         return "unknown"
-
-
-def _load():
-    return "%.2f / %.2f / %.2f" % os.getloadavg()
 
 
 def _median(xs):
@@ -403,18 +377,6 @@ def render(info, minutes, cases, runs, scaling, profiles, load_end, repeats, ful
     return "\n".join(out)
 
 
-def write_readme(section: str) -> None:
-    block = f"{START}\n{section}\n{END}"
-    text = README.read_text()
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        _, tail = rest.split(END, 1)
-        text = head + block + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    README.write_text(text)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0,
@@ -497,11 +459,11 @@ def main(argv=None):
         for name, tt, ct, nc in p["top"]:
             print(f"    {tt:7.2f} s own {ct:7.2f} s cum {nc:8d} calls  {name}", file=sys.stderr)
 
-    section = render(info, args.minutes, cases, runs, scaling, profiles, _load(),
+    section = render(info, args.minutes, cases, runs, scaling, profiles, load_average(),
                      args.repeats, args.full_repeats, args.profile_minutes)
     print(section)
     if args.write:
-        write_readme(section)
+        write_section(README, START, END, section)
         print(f"\nwrote results to {README}", file=sys.stderr)
 
 

@@ -29,17 +29,14 @@ from __future__ import annotations
 
 import os
 
-# The environment as found, for tools such as `nproc` that also read OMP_NUM_THREADS.
-_ORIGINAL_ENV = dict(os.environ)
+# Imported first: it keeps the environment as found (for tools such as `nproc` that
+# also read OMP_NUM_THREADS), before any thread pinning below.
+from _common import load_average, machine_facts, write_section  # noqa: E402
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
              "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "BLIS_NUM_THREADS"):
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
-import datetime as _dt  # noqa: E402
-import platform  # noqa: E402
-import re  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import tracemalloc  # noqa: E402
@@ -123,34 +120,14 @@ def stages(samples, sr_hz):
     return spent
 
 
-def _run(cmd):
-    try:
-        return subprocess.run(cmd, cwd=ROOT, env=_ORIGINAL_ENV, capture_output=True,
-                              text=True, timeout=10, check=True).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return ""
-
-
 def machine():
-    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    model = re.search(r"^model name\s*:\s*(.+)$", text, re.M)
-    meminfo = Path("/proc/meminfo").read_text() if Path("/proc/meminfo").exists() else ""
-    mem = re.search(r"^MemTotal:\s*(\d+) kB", meminfo, re.M)
     import parselmouth
     import scipy
 
-    dirty = _run(["git", "status", "--porcelain", "--", "synchrony/extract"])
     return {
-        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "nproc": _run(["nproc"]) or str(os.cpu_count()),
-        "cpu": model.group(1).strip() if model else platform.processor() or "unknown",
-        "mem": f"{int(mem.group(1)) / 1024**2:.1f} GiB" if mem else "unknown",
-        "python": platform.python_version(),
+        **machine_facts(["synchrony/extract"]),
         "versions": f"NumPy {np.__version__}, SciPy {scipy.__version__}, parselmouth "
                     f"{parselmouth.__version__} (Praat {parselmouth.PRAAT_VERSION})",
-        "commit": (_run(["git", "rev-parse", "--short", "HEAD"]) or "unknown")
-                  + (" (synchrony/extract modified in the working tree)" if dirty else ""),
-        "load": "%.2f / %.2f / %.2f" % os.getloadavg(),
     }
 
 
@@ -185,18 +162,6 @@ def render(info, rows, load_end, repeats):
     out.append("Stage columns: one extra run on all cores, split by stage (both channels "
                "summed). CPU time above wall time means Praat's threads ran in parallel.")
     return "\n".join(out)
-
-
-def write_readme(section: str) -> None:
-    block = f"{START}\n{section}\n{END}"
-    text = README.read_text()
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        _, tail = rest.split(END, 1)
-        text = head + block + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    README.write_text(text)
 
 
 def main(argv=None):
@@ -239,7 +204,7 @@ def main(argv=None):
     section = render(info, rows, "%.2f / %.2f / %.2f" % os.getloadavg(), args.repeats)
     print(section)
     if args.write:
-        write_readme(section)
+        write_section(README, START, END, section)
 
 
 if __name__ == "__main__":

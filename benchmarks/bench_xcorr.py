@@ -39,19 +39,16 @@ _THREAD_VARS = (
     "NUMEXPR_NUM_THREADS",
     "BLIS_NUM_THREADS",
 )
-# The environment as found, for tools such as `nproc` that also read OMP_NUM_THREADS.
-_ORIGINAL_ENV = dict(os.environ)
+# Imported first: it keeps the environment as found (for tools such as `nproc` that
+# also read OMP_NUM_THREADS), before any thread pinning below.
+from _common import load_average, machine_facts, write_section  # noqa: E402
 for _var in _THREAD_VARS:
     os.environ[_var] = "1"
 # Reported only; deliberately not changed (it selects OpenBLAS kernels, not threads).
 OPENBLAS_CORETYPE = os.environ.get("OPENBLAS_CORETYPE")
 
 import argparse  # noqa: E402
-import datetime as _dt  # noqa: E402
 import gc  # noqa: E402
-import platform  # noqa: E402
-import re  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import tracemalloc  # noqa: E402
@@ -252,34 +249,7 @@ def scaling(kernel_repeats):
 # --------------------------------------------------------------------------- report
 
 
-def _run(cmd):
-    try:
-        return subprocess.run(
-            cmd,
-            cwd=ROOT,
-            env=_ORIGINAL_ENV,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return ""
-
-
 def machine():
-    model = ""
-    try:
-        m = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
-        model = m.group(1).strip() if m else ""
-    except OSError:
-        pass
-    mem = ""
-    try:
-        m = re.search(r"^MemTotal:\s*(\d+) kB", Path("/proc/meminfo").read_text(), re.M)
-        mem = f"{int(m.group(1)) / 1024**2:.1f} GiB" if m else ""
-    except OSError:
-        pass
     blas = []
     if threadpool_info is not None:
         for pool in threadpool_info():
@@ -287,26 +257,13 @@ def machine():
                 f"{pool.get('internal_api')} {pool.get('version')} "
                 f"({pool.get('architecture')}, {pool.get('num_threads')} thread(s))"
             )
-    commit = _run(["git", "rev-parse", "--short", "HEAD"])
-    dirty = _run(["git", "status", "--porcelain", "--", "synchrony/analysis/xcorr.py"])
     return {
-        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "nproc": _run(["nproc"]) or str(os.cpu_count()),
-        "cpu": model or platform.processor() or "unknown",
-        "mem": mem or "unknown",
-        "python": platform.python_version(),
+        **machine_facts(["synchrony/analysis/xcorr.py"]),
         "numpy": np.__version__,
         "pandas": __import__("pandas").__version__,
         "blas": "; ".join(blas) or "unknown (threadpoolctl not installed)",
         "coretype": OPENBLAS_CORETYPE if OPENBLAS_CORETYPE is not None else "not set",
-        "commit": (commit + (" (xcorr.py modified in working tree)" if dirty else ""))
-        or "unknown",
-        "load": _load(),
     }
-
-
-def _load():
-    return "%.2f / %.2f / %.2f" % os.getloadavg()
 
 
 def _ms(seconds):
@@ -404,21 +361,6 @@ def render(info, results, skipped, scale_rows, kernel_repeats, loop_repeats, loa
     return "\n".join(out)
 
 
-def write_readme(section: str) -> None:
-    block = f"{START}\n{section}\n{END}"
-    if README.exists():
-        text = README.read_text()
-        if START in text and END in text:
-            head, rest = text.split(START, 1)
-            _, tail = rest.split(END, 1)
-            text = head + block + tail
-        else:
-            text = text.rstrip("\n") + "\n\n## Results\n\n" + block + "\n"
-    else:
-        text = "# Benchmarks\n\n## Results\n\n" + block + "\n"
-    README.write_text(text)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -473,11 +415,11 @@ def main(argv=None):
             limiter.restore_original_limits()
 
     section = render(
-        info, results, skipped, scale_rows, args.repeats, args.loop_repeats, _load()
+        info, results, skipped, scale_rows, args.repeats, args.loop_repeats, load_average()
     )
     print(section)
     if args.write:
-        write_readme(section)
+        write_section(README, START, END, section)
         print(f"\nwrote results to {README}", file=sys.stderr)
 
 
