@@ -21,6 +21,13 @@ def check_positive(value, name: str, func: str, *, allow_zero: bool = False) -> 
     return float(value)
 
 
+def check_finite(value, name: str, func: str) -> float:
+    """Return ``value`` as float if it is a finite real number (any sign)."""
+    if not (isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)):
+        raise ParameterError.expected(name, func, "a finite number", value)
+    return float(value)
+
+
 def check_series_pair(a, b, func: str):
     """Two 1-D float arrays of equal length, and the time of their first sample.
 

@@ -29,8 +29,9 @@ import math
 import numpy as np
 import pandas as pd
 
+from synchrony._validate import check_finite, check_positive
 from synchrony.errors import ParameterError
-from synchrony.extract.voice import WINDOW_S, _channel, _finite, frame_times_s
+from synchrony.extract.voice import WINDOW_S, _channel, frame_times_s
 
 __all__ = ["pitch_track", "semitones_re_median", "DEFAULT_FLOOR_HZ", "DEFAULT_CEILING_HZ"]
 
@@ -97,12 +98,12 @@ def pitch_track(samples, sr_hz, *, start_s=0.0, frame_rate_hz=100.0,
     """
     func = "pitch_track"
     x = _channel(samples, func)
-    sr_hz = _finite("sr_hz", func, sr_hz, positive=True)
-    frame_rate_hz = _finite("frame_rate_hz", func, frame_rate_hz, positive=True)
-    start_s = _finite("start_s", func, start_s)
-    floor_hz = _finite("floor_hz", func, floor_hz, positive=True)
-    ceiling_hz = _finite("ceiling_hz", func, ceiling_hz, positive=True)
-    analysis_sr_hz = _finite("analysis_sr_hz", func, analysis_sr_hz, positive=True)
+    sr_hz = check_positive(sr_hz, "sr_hz", func)
+    frame_rate_hz = check_positive(frame_rate_hz, "frame_rate_hz", func)
+    start_s = check_finite(start_s, "start_s", func)
+    floor_hz = check_positive(floor_hz, "floor_hz", func)
+    ceiling_hz = check_positive(ceiling_hz, "ceiling_hz", func)
+    analysis_sr_hz = check_positive(analysis_sr_hz, "analysis_sr_hz", func)
     if method not in _METHODS:
         raise ParameterError.expected("method", func, "'praat' or 'pyin'", method)
     if ceiling_hz <= floor_hz:
@@ -120,7 +121,7 @@ def pitch_track(samples, sr_hz, *, start_s=0.0, frame_rate_hz=100.0,
              "voiced_unvoiced_cost": voiced_unvoiced_cost,
              "silence_threshold": silence_threshold}
     for name, value in praat.items():
-        praat[name] = _finite(name, func, value)
+        praat[name] = check_finite(value, name, func)
 
     grid = frame_times_s(x.size, sr_hz, frame_rate_hz=frame_rate_hz, start_s=start_s)
     f0 = np.full(grid.size, np.nan)

@@ -42,8 +42,9 @@ import math
 import numpy as np
 import pandas as pd
 
+from synchrony._validate import check_finite, check_positive
 from synchrony.errors import ParameterError
-from synchrony.extract.voice import _channel, _finite, intensity_db
+from synchrony.extract.voice import _channel, intensity_db
 
 __all__ = ["voice_activity", "noise_floor_db", "drop_short_runs"]
 
@@ -117,16 +118,16 @@ def voice_activity(samples, sr_hz, *, frame_rate_hz=100.0, start_s=0.0, intensit
     """
     func = "voice_activity"
     x = _channel(samples, func)
-    frame_rate_hz = _finite("frame_rate_hz", func, frame_rate_hz, positive=True)
+    frame_rate_hz = check_positive(frame_rate_hz, "frame_rate_hz", func)
     options = {"noise_window_s": noise_window_s, "voiced_margin_db": voiced_margin_db,
                "loud_margin_db": loud_margin_db, "weak_margin_db": weak_margin_db,
                "hangover_s": hangover_s, "max_gap_s": max_gap_s,
                "min_active_s": min_active_s}
     for name, value in options.items():
-        options[name] = _finite(name, func, value)
+        options[name] = check_finite(value, name, func)
         if options[name] < 0:
             raise ParameterError.expected(name, func, "a finite number >= 0", value)
-    noise_percentile = _finite("noise_percentile", func, noise_percentile)
+    noise_percentile = check_finite(noise_percentile, "noise_percentile", func)
     if not 0 <= noise_percentile <= 100:
         raise ParameterError.expected("noise_percentile", func, "between 0 and 100",
                                       noise_percentile)

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from synchrony._validate import check_finite, check_positive
 from synchrony.errors import ParameterError
 
 __all__ = ["intensity_db", "voice_tracks", "frame_times_s", "attribute_speaker",
@@ -32,14 +33,6 @@ _CHUNK_FRAMES = 1024
 #: Analysis window of every voice frame, in seconds (intensity, and the frame grid that
 #: pitch and voice activity are reported on).
 WINDOW_S = 0.04
-
-
-def _finite(name: str, func: str, value: object, *, positive: bool = False) -> float:
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if ok and math.isfinite(value) and (not positive or value > 0):
-        return float(value)
-    raise ParameterError.expected(
-        name, func, "a finite number greater than 0" if positive else "a finite number", value)
 
 
 def _channel(samples, func: str) -> np.ndarray:
@@ -86,10 +79,10 @@ def frame_times_s(n_samples, sr_hz, *, frame_rate_hz=100.0, window_s=WINDOW_S,
     array([0.01996875, 0.02996875, 0.03996875])
     """
     func = "frame_times_s"
-    sr_hz = _finite("sr_hz", func, sr_hz, positive=True)
-    frame_rate_hz = _finite("frame_rate_hz", func, frame_rate_hz, positive=True)
-    n_win = int(round(_finite("window_s", func, window_s, positive=True) * sr_hz))
-    start_s = _finite("start_s", func, start_s)
+    sr_hz = check_positive(sr_hz, "sr_hz", func)
+    frame_rate_hz = check_positive(frame_rate_hz, "frame_rate_hz", func)
+    n_win = int(round(check_positive(window_s, "window_s", func) * sr_hz))
+    start_s = check_finite(start_s, "start_s", func)
     starts = _frame_starts(int(n_samples), sr_hz, frame_rate_hz, max(n_win, 1))
     return start_s + (starts + (n_win - 1) / 2) / sr_hz
 
@@ -144,18 +137,18 @@ def intensity_db(samples, sr_hz, *, frame_rate_hz=100.0, window_s=WINDOW_S, star
     (-9.03, 10.01996875, 97)
     """
     func = "intensity_db"
-    sr_hz = _finite("sr_hz", func, sr_hz, positive=True)
-    frame_rate_hz = _finite("frame_rate_hz", func, frame_rate_hz, positive=True)
+    sr_hz = check_positive(sr_hz, "sr_hz", func)
+    frame_rate_hz = check_positive(frame_rate_hz, "frame_rate_hz", func)
     if frame_rate_hz > sr_hz:
         raise ParameterError.expected("frame_rate_hz", func, f"<= sr_hz={sr_hz:g}", frame_rate_hz)
-    window_s = _finite("window_s", func, window_s, positive=True)
+    window_s = check_positive(window_s, "window_s", func)
     n_win = int(round(window_s * sr_hz))
     if n_win < 2:
         raise ParameterError.expected(
             "window_s", func, f"at least two samples long ({2 / sr_hz:g} s at {sr_hz:g} Hz)",
             window_s)
-    start_s = _finite("start_s", func, start_s)
-    floor_db = _finite("floor_db", func, floor_db)
+    start_s = check_finite(start_s, "start_s", func)
+    floor_db = check_finite(floor_db, "floor_db", func)
     x = _channel(samples, func)
 
     starts = _frame_starts(x.size, sr_hz, frame_rate_hz, n_win)
@@ -268,7 +261,7 @@ def voice_tracks(track, *, persons=("A", "B"), frame_rate_hz=100.0, floor_hz=Non
                 f"one unique label per audio channel ({samples.shape[0]} in {track.path})",
                 persons)
     if crosstalk_db is not None:
-        crosstalk_db = _finite("crosstalk_db", func, crosstalk_db, positive=True)
+        crosstalk_db = check_positive(crosstalk_db, "crosstalk_db", func)
     pitch_options = {"method": pitch_method}
     if floor_hz is not None:
         pitch_options["floor_hz"] = floor_hz
@@ -387,11 +380,11 @@ def attribute_speaker(voice_active, mouth_open, *, max_segment_s=1.0, pad_s=0.1,
             or not all(isinstance(m, pd.Series) for m in mouth_open.values())):
         raise ParameterError.expected("mouth_open", func, "a mapping of two or more persons "
                                       "to pandas Series indexed by time_s", mouth_open)
-    max_segment_s = _finite("max_segment_s", func, max_segment_s, positive=True)
-    pad_s = _finite("pad_s", func, pad_s)
+    max_segment_s = check_positive(max_segment_s, "max_segment_s", func)
+    pad_s = check_finite(pad_s, "pad_s", func)
     if pad_s < 0:
         raise ParameterError.expected("pad_s", func, "a time >= 0 in seconds", pad_s)
-    min_confidence = _finite("min_confidence", func, min_confidence)
+    min_confidence = check_finite(min_confidence, "min_confidence", func)
 
     t = np.asarray(voice_active.index, dtype=float)
     active = voice_active.to_numpy()
