@@ -1,4 +1,4 @@
-"""Command line: ``synchrony analyze``, ``synchrony xcorr`` and ``synchrony demo``.
+"""Command line: ``synchrony analyze``, ``xcorr``, ``pseudo-dyads`` and ``demo``.
 
 The library is quiet; the CLI turns on progress bars and prints warnings. Errors the
 user can fix are printed as one line (no traceback) and exit with status 1.
@@ -44,6 +44,40 @@ def cli():
     log.setLevel(logging.WARNING)
 
 
+def _analysis_options(func):
+    """Options shared by analyze and xcorr: what to pair, how to test, preprocessing."""
+    options = [
+        click.option("--pairs", default=None,
+                     help="Feature pairs, comma-separated: 'smile~smile,intensity_db~head_motion' "
+                          "(A's feature ~ B's), or set names face, voice, cross-modal."),
+        click.option("--surrogates", "surrogate_method", type=click.Choice(["circular", "segment"]),
+                     default="circular", show_default=True,
+                     help="Pseudo pairs: B circularly shifted, or B's segments shuffled."),
+        click.option("--n-surrogates", type=int, default=200, show_default=True),
+        click.option("--episodes", type=click.Path(path_type=Path), default=None,
+                     help="Named time spans (CSV episode,start_s,end_s; ELAN .eaf; TextGrid): "
+                          "windows and mismatch spans are summarised per episode."),
+        click.option("--smooth-s", type=float, default=None, help="Moving-average smoothing (s)."),
+        click.option("--detrend", is_flag=True, help="Remove each series' linear trend."),
+        click.option("--zscore", is_flag=True, help="Z-score each series."),
+        click.option("--outlier-sd", type=float, default=None,
+                     help="Set samples more than this many SD from the mean missing (warns)."),
+        click.option("--seed", type=int, default=0, show_default=True, help="Seed of the surrogates."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _config_settings(pairs, surrogate_method, n_surrogates, smooth_s, detrend, zscore, outlier_sd, seed):
+    settings = dict(surrogate_method=surrogate_method, n_surrogates=n_surrogates, smooth_s=smooth_s,
+                    detrend=detrend, zscore=zscore, outlier_sd=outlier_sd, seed=seed)
+    if pairs:
+        settings["pairs"] = tuple(tuple(p.split("~")) if "~" in p else p.strip()
+                                  for p in pairs.split(","))
+    return settings
+
+
 @cli.command()
 @click.argument("videos", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--layout", type=click.Choice(["split", "two-files", "shared-frame", "audio"]),
@@ -63,8 +97,8 @@ def cli():
               help="Separate audio file(s): one shared, or one per person in person order.")
 @click.option("--video-rate-hz", type=float, default=None,
               help="Analyse video frames at about this rate (e.g. 10) instead of every frame.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the surrogates.")
-def analyze(videos, layout, out_dir, persons, offset, audio, video_rate_hz, seed):
+@_analysis_options
+def analyze(videos, layout, out_dir, persons, offset, audio, video_rate_hz, episodes, **options):
     """Analyse one recorded session (VIDEOS: one video, or one per person; with
     --layout audio, audio files) and write tables, figures and a summary."""
     from synchrony.session import Session
@@ -80,7 +114,7 @@ def analyze(videos, layout, out_dir, persons, offset, audio, video_rate_hz, seed
     session = Session(layout=layout, videos=files, persons=labels,
                       offsets_s=offsets, audio=tuple(str(a) for a in audio) or None)
     _run_analysis(session, out_dir=out_dir or videos[0].with_name(f"{videos[0].stem}-synchrony"),
-                  seed=seed, video_rate_hz=video_rate_hz)
+                  video_rate_hz=video_rate_hz, episodes=episodes, **_config_settings(**options))
 
 
 def _seconds(text):
@@ -104,8 +138,8 @@ def _seconds(text):
 @click.option("--max-lag-s", type=float, default=5.0, show_default=True)
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
               help="Output folder (default: <first file name>-synchrony next to it).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the surrogates.")
-def xcorr(files, fmt, rate_hz, persons, window_s, step_s, max_lag_s, out_dir, seed):
+@_analysis_options
+def xcorr(files, fmt, rate_hz, persons, window_s, step_s, max_lag_s, out_dir, episodes, **options):
     """Windowed lagged cross-correlation and mismatch spans of series made by other tools
     (FILES: an rMEA/MEA text file, a CSV/TSV, or one OpenFace CSV per person). Defaults are
     rMEA's windowing (30 s windows, 10 s steps, lags up to 5 s)."""
@@ -118,12 +152,58 @@ def xcorr(files, fmt, rate_hz, persons, window_s, step_s, max_lag_s, out_dir, se
     features = [f for f in signals[labels[0]].columns
                 if f in signals[labels[1]].columns and f != "face_detected"]
     rate = 1.0 / float(np.median(np.diff(signals.index)))
+    settings = {"pairs": tuple((f, f) for f in features), **_config_settings(**options)}
     config = AnalysisConfig(rate_hz=rate, window_s=window_s, step_s=step_s, max_lag_s=max_lag_s,
-                            persons=labels, seed=seed, pairs=tuple((f, f) for f in features))
-    result = analyze_signals(signals, config=config, session={"files": [f.name for f in files]})
+                            persons=labels, **settings)
+    result = analyze_signals(signals, config=config, session={"files": [f.name for f in files]},
+                             episodes=episodes)
     out_dir = out_dir or files[0].with_name(f"{files[0].stem}-synchrony")
     write_result(result, out_dir)
     _report(result, out_dir, labels)
+
+
+@cli.command("pseudo-dyads")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["csv", "rmea"]), default=None,
+              help="Input format (guessed when omitted: .txt = rMEA).")
+@click.option("--rate-hz", type=float, default=None, help="Sampling rate (rMEA default 25 Hz).")
+@click.option("--feature", default=None, help="Feature to pair (default: the first both persons have).")
+@click.option("--window-s", type=float, default=30.0, show_default=True)
+@click.option("--step-s", type=float, default=10.0, show_default=True)
+@click.option("--max-lag-s", type=float, default=5.0, show_default=True)
+@click.option("--n-pairs", type=int, default=None, help="Random pseudo-dyads (default: all pairings).")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("pseudo-dyads"),
+              show_default=True, help="Output folder.")
+@click.option("--seed", type=int, default=0, show_default=True)
+def pseudo_dyads(files, fmt, rate_hz, feature, window_s, step_s, max_lag_s, n_pairs, out_dir, seed):
+    """Real dyads against pseudo-dyads made of partners from different sessions (FILES: one
+    two-person file per dyad, e.g. rMEA text files): rMEA's shuffle test."""
+    from synchrony.analysis.stats import pseudo_dyad_test
+    from synchrony.errors import InputFileError
+    from synchrony.formats import write_csv, write_json
+    from synchrony.readers import load_signals
+
+    dyads, rates = [], set()
+    for path in files:
+        signals = load_signals([path], format=fmt, rate_hz=rate_hz)
+        a, b = signals.columns.get_level_values(0).unique()[:2]
+        name = feature or next((f for f in signals[a].columns if f in signals[b].columns), None)
+        if name is None or name not in signals[a] or name not in signals[b]:
+            raise InputFileError(path, f"no feature {name!r} for both persons")
+        rates.add(round(1.0 / float(np.median(np.diff(signals.index))), 9))
+        dyads.append((signals[a, name].to_numpy(), signals[b, name].to_numpy()))
+    if len(rates) > 1:
+        raise SynchronyError(f"the files have different sampling rates: {sorted(rates)} Hz")
+    out = pseudo_dyad_test(dyads, rates.pop(), window_s=window_s, step_s=step_s, max_lag_s=max_lag_s,
+                           n_pairs=n_pairs, seed=seed)
+    out["dyads"].insert(1, "file", [Path(f).name for f in files])
+    write_csv(out["dyads"], Path(out_dir) / "dyads.csv")
+    write_csv(out["pseudo"], Path(out_dir) / "pseudo.csv")
+    write_json(out["group"], Path(out_dir) / "group.json")
+    g = out["group"]
+    click.echo(f"{g['n_real']} real dyads: mean peak z {g['mean_real']:.3f}; {g['n_pseudo']} pseudo-dyads: "
+               f"{g['mean_pseudo']:.3f}; Cohen's d {g['cohens_d']:.2f}, p {g['p_value']:.4f}")
+    click.echo(f"Wrote {Path(out_dir).resolve()}/: dyads.csv, pseudo.csv, group.json")
 
 
 @cli.command()
@@ -139,15 +219,15 @@ def demo(out_dir):
                "following for a while).")
     from synchrony.session import Session
 
-    _run_analysis(Session(layout="split", videos=str(SAMPLE_VIDEO)), out_dir=out_dir, seed=0)
+    _run_analysis(Session(layout="split", videos=str(SAMPLE_VIDEO)), out_dir=out_dir)
 
 
-def _run_analysis(session, *, out_dir, seed, video_rate_hz=None):
+def _run_analysis(session, *, out_dir, video_rate_hz=None, episodes=None, **settings):
     from synchrony.config import AnalysisConfig
     from synchrony.pipeline import analyze as run
 
-    config = AnalysisConfig(persons=session.persons, seed=seed, video_rate_hz=video_rate_hz)
-    result = run(session, config=config, out_dir=out_dir, progress=True)
+    config = AnalysisConfig(persons=session.persons, video_rate_hz=video_rate_hz, **settings)
+    result = run(session, config=config, out_dir=out_dir, episodes=episodes, progress=True)
     _report(result, out_dir, session.persons)
 
 
@@ -159,7 +239,9 @@ def _report(result, out_dir, persons):
     for pair, s in result.summary["pairs"].items():
         click.echo(f"{pair:28s} mean peak r {_fmt(s['mean_peak_r'], '.2f')}  "
                    f"median peak lag {_fmt(s['median_peak_lag_s'], '+.2f', ' s')} "
-                   f"(leader: {s['leader']})  mismatch {_fmt(s['mismatch_share'], '.0%')} of the time")
+                   f"(leader: {s['leader']})  p {_fmt(s['test']['p_value'], '.3f')} "
+                   f"(q {_fmt(s['test']['q_value'], '.3f')})  mismatch {_fmt(s['mismatch_share'], '.0%')} "
+                   f"of the time, {s['n_ruptures']} rupture(s)")
     click.echo(f"Lag sign: positive = {persons[1]} follows {persons[0]}.")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from synchrony import __version__
-from synchrony.analysis.mismatch import MISMATCH_COLUMNS, mismatch_spans
-from synchrony.analysis.surrogates import circular_shift_peaks
+from synchrony.analysis.mismatch import MISMATCH_COLUMNS, mismatch_spans, rupture_repair, window_activity
+from synchrony.analysis.surrogates import surrogate_peaks
 from synchrony.analysis.xcorr import peak_lags, windowed_xcorr
 from synchrony.config import AnalysisConfig
 from synchrony.errors import MediaError
@@ -28,6 +29,12 @@ __all__ = ["Result", "analyze", "analyze_signals", "write_result"]
 log = logging.getLogger("synchrony")
 
 SIGN_CONVENTION = "positive lag = B follows A (A leads); negative lag = A follows B"
+
+STATS_COLUMNS = ["pair", "statistic", "method", "observed", "surrogate_mean", "surrogate_sd",
+                 "cohens_d", "p_value", "n_surrogates"]
+
+# r of exactly +/-1 would give an infinite Fisher z.
+_R_CLIP = 0.999999
 
 
 @dataclass
@@ -42,12 +49,19 @@ class Result:
         Long form: ``pair, window_start_s, window_end_s, lag_s, r``.
     windows : pandas.DataFrame
         Per pair and window: ``pair, window_start_s, window_end_s, peak_r, peak_lag_s,
-        r_lag0``.
+        trough_r`` (lowest r over the lags), ``r_lag0``, ``threshold_r`` (the window's
+        chance level) and ``active_<person>`` (see
+        :func:`synchrony.analysis.mismatch.window_activity`); plus ``episode`` when
+        episodes were given.
     mismatch : pandas.DataFrame
-        ``start_s, end_s, duration_s, features, strength`` (see
+        One row per mismatch span (see
         :func:`synchrony.analysis.mismatch.mismatch_spans`).
     summary : dict
         JSON-ready: session facts, settings and per-pair headline numbers.
+    stats : pandas.DataFrame
+        Per pair: the surrogate test of the mean peak synchrony (observed Fisher z,
+        surrogate mean and SD, Cohen's d, p-value) and ``q_value``, the
+        Benjamini-Hochberg FDR across the session's pairs.
     xcorr_wide : dict of str to pandas.DataFrame
         Per pair, the windows x lags table of :func:`synchrony.windowed_xcorr` (r).
     turns, turn_taking : pandas.DataFrame or None
@@ -61,13 +75,14 @@ class Result:
     windows: pd.DataFrame
     mismatch: pd.DataFrame
     summary: dict
+    stats: pd.DataFrame | None = None
     xcorr_wide: dict = field(default_factory=dict)
     turns: pd.DataFrame | None = None
     turn_taking: pd.DataFrame | None = None
 
 
 def analyze(source, *, layout: str | None = None, config: AnalysisConfig | None = None,
-            out_dir=None, progress: bool = False) -> Result:
+            out_dir=None, episodes=None, progress: bool = False) -> Result:
     """Analyse one recorded session: extract signals, correlate, find mismatch spans.
 
     Parameters
@@ -86,6 +101,9 @@ def analyze(source, *, layout: str | None = None, config: AnalysisConfig | None 
         If given, every table, ``summary.json``, the figures and a TextGrid are written
         there, and the extracted tracks are kept in ``out_dir/.synchrony-cache``: a
         re-run with the same recordings and extraction settings reuses them.
+    episodes : optional
+        Named time spans of the session (e.g. play, still-face, reunion) on the
+        session clock; see :func:`analyze_signals`.
     progress : bool
         Show progress bars (the CLI turns them on).
 
@@ -160,7 +178,7 @@ def analyze(source, *, layout: str | None = None, config: AnalysisConfig | None 
                   else "per-person channels" if per_person_voice else "none"),
         "face_detected_share": {p: float(t["face_detected"].mean()) for p, t in faces.items()},
     }
-    result = analyze_signals(signals, config=config, session=facts)
+    result = analyze_signals(signals, config=config, session=facts, episodes=episodes)
     if len(per_person_voice) == 2:
         result.turns, result.turn_taking, entrain = _turn_analysis(voices, session.persons, config)
         result.summary["entrainment"] = _json_ready(entrain.to_dict(orient="records"))
@@ -221,8 +239,8 @@ def _turn_analysis(voices, persons, config):
 
 
 def analyze_signals(signals: pd.DataFrame, *, config: AnalysisConfig | None = None,
-                    session: dict | None = None) -> Result:
-    """Windowed lagged cross-correlation, chance thresholds and mismatch spans of Signals.
+                    session: dict | None = None, episodes=None) -> Result:
+    """Windowed lagged cross-correlation, surrogate tests and mismatch spans of Signals.
 
     Parameters
     ----------
@@ -231,40 +249,66 @@ def analyze_signals(signals: pd.DataFrame, *, config: AnalysisConfig | None = No
     config : AnalysisConfig, optional
     session : dict, optional
         Facts about the session copied into the summary.
+    episodes : optional
+        Named time spans (anything :func:`synchrony.episodes.episodes_table` reads:
+        a table, ``[(name, start_s, end_s), ...]``, a CSV, an ELAN or TextGrid file);
+        windows and mismatch spans are then labelled and summarised by episode.
 
     Returns
     -------
     Result
     """
+    from synchrony.analysis.aggregates import leader_follower, session_aggregates
+    from synchrony.analysis.preprocess import preprocess
+    from synchrony.analysis.stats import fdr_bh, mean_peak_z, null_comparison
+
     config = config or AnalysisConfig()
     person_a, person_b = config.persons
-    xcorr_rows, window_rows, spans = [], [], []
+    episodes = _episodes(episodes)
+    pairs = [(fa, fb) for fa, fb in config.pairs if (person_a, fa) in signals and (person_b, fb) in signals]
+    for fa, fb in config.pairs:
+        if (fa, fb) not in pairs:
+            log.info("pair %s~%s skipped: feature missing", fa, fb)
+    used = sorted({(person_a, fa) for fa, _ in pairs} | {(person_b, fb) for _, fb in pairs})
+    if config.smooth_s or config.detrend or config.zscore or config.outlier_sd:
+        signals = preprocess(signals, rate_hz=config.rate_hz, smooth_s=config.smooth_s, detrend=config.detrend,
+                             zscore=config.zscore, outlier_sd=config.outlier_sd, columns=used)
+    xcorr_rows, window_rows, spans, stats_rows = [], [], [], []
     xcorr_wide, pair_summary = {}, {}
     duration_s = len(signals) / config.rate_hz
-    for feat_a, feat_b in config.pairs:
-        if (person_a, feat_a) not in signals or (person_b, feat_b) not in signals:
-            log.info("pair %s~%s skipped: feature missing", feat_a, feat_b)
-            continue
+    settings = dict(window_s=config.window_s, step_s=config.step_s, max_lag_s=config.max_lag_s)
+    for feat_a, feat_b in pairs:
         pair = f"{feat_a}~{feat_b}"
         a = signals[person_a, feat_a]
         b = signals[person_b, feat_b]
-        settings = dict(window_s=config.window_s, step_s=config.step_s, max_lag_s=config.max_lag_s)
         xc = windowed_xcorr(a, b, config.rate_hz, fisher_z=False, **settings)
         if xc.empty or xc.isna().all().all():
             log.warning("pair %s skipped: no window with enough data", pair)
             continue
         peaks = peak_lags(xc)
-        null = circular_shift_peaks(a.to_numpy(), b.to_numpy(), config.rate_hz,
-                                    n_surrogates=config.n_surrogates, seed=config.seed, **settings)
+        peaks["trough_r"] = -peak_lags(-xc)["peak_r"]
+        matching = (feat_a, feat_b) in config.matching_pairs
+        null = surrogate_peaks(a.to_numpy(), b.to_numpy(), config.rate_hz, method=config.surrogate_method,
+                               n_surrogates=config.n_surrogates, seed=config.seed, with_troughs=matching,
+                               **settings)
+        null, troughs = null if matching else (null, None)
+        test = null_comparison(float(mean_peak_z(peaks["peak_r"])), mean_peak_z(null))
+        active = window_activity(a.to_numpy(), b.to_numpy(), config.rate_hz, persons=config.persons,
+                                 active_fraction=config.active_fraction, **settings)
+        active.index = peaks.index
         found = mismatch_spans(peaks, null, features=pair, alpha=config.alpha,
                                window_s=config.window_s, step_s=config.step_s,
-                               min_duration_s=config.min_mismatch_s,
-                               merge_gap_s=config.merge_gap_s)
+                               min_duration_s=config.min_mismatch_s, merge_gap_s=config.merge_gap_s,
+                               active=active, surrogate_troughs=troughs)
+        z = np.arctanh(np.clip(xc, -_R_CLIP, _R_CLIP))
 
         win = peaks.reset_index()
         win.insert(0, "pair", pair)
         win.insert(2, "window_end_s", np.round(win["window_start_s"] + config.window_s, 9))
         win["r_lag0"] = xc[0.0].to_numpy()
+        win["threshold_r"] = _quantile(null, 1 - config.alpha)
+        for person in config.persons:
+            win[f"active_{person}"] = active[person].to_numpy()
         long = xc.stack(future_stack=True).rename("r").reset_index()
         long.insert(0, "pair", pair)
         long.insert(2, "window_end_s", np.round(long["window_start_s"] + config.window_s, 9))
@@ -273,12 +317,25 @@ def analyze_signals(signals: pd.DataFrame, *, config: AnalysisConfig | None = No
         xcorr_rows.append(long)
         window_rows.append(win)
         spans.append(found)
-        pair_summary[pair] = _pair_summary(peaks, xc, found, null, duration_s, config)
+        stats_rows.append({"pair": pair, "statistic": "mean_peak_z", "method": config.surrogate_method, **test})
+        pair_summary[pair] = {
+            **_pair_summary(peaks, xc, found, null, duration_s, config),
+            "test": test,
+            "aggregates_fisher_z": session_aggregates(z),
+            "leader_follower": leader_follower(z, window_s=config.window_s, seed=config.seed,
+                                               persons=config.persons),
+            **rupture_repair(found, duration_s),
+            "chance_share": float(np.mean((win["peak_r"] <= win["threshold_r"]) & active.any(axis=1).to_numpy())),
+        }
 
     xcorr = _concat(xcorr_rows, ["pair", "window_start_s", "window_end_s", "lag_s", "r"])
-    windows = _concat(window_rows, ["pair", "window_start_s", "window_end_s", "peak_r",
-                                    "peak_lag_s", "r_lag0"])
-    mismatch = _concat(spans, MISMATCH_COLUMNS + ["threshold_r"])[MISMATCH_COLUMNS]
+    windows = _concat(window_rows, ["pair", "window_start_s", "window_end_s", "peak_r", "peak_lag_s",
+                                    "trough_r", "r_lag0", "threshold_r"])
+    mismatch = _concat(spans, MISMATCH_COLUMNS)
+    stats = pd.DataFrame(stats_rows, columns=STATS_COLUMNS)
+    stats["q_value"] = fdr_bh(stats["p_value"].to_numpy(dtype=float))
+    for row in stats.itertuples():
+        pair_summary[row.pair]["test"]["q_value"] = row.q_value
     summary = {
         "synchrony_version": __version__,
         "session": session or {},
@@ -286,8 +343,43 @@ def analyze_signals(signals: pd.DataFrame, *, config: AnalysisConfig | None = No
         "lag_sign_convention": SIGN_CONVENTION,
         "pairs": pair_summary,
     }
-    return Result(signals=signals, xcorr=xcorr, windows=windows, mismatch=mismatch,
+    if episodes is not None:
+        windows, mismatch, summary["episodes"] = _by_episode(windows, mismatch, episodes, config)
+    return Result(signals=signals, xcorr=xcorr, windows=windows, mismatch=mismatch, stats=stats,
                   summary=_json_ready(summary), xcorr_wide=xcorr_wide)
+
+
+def _quantile(null, q):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows stay NaN
+        return np.nanquantile(null, q, axis=0)
+
+
+def _episodes(spec):
+    if spec is None:
+        return None
+    from synchrony.episodes import episodes_table
+
+    return episodes_table(spec)
+
+
+def _by_episode(windows, mismatch, episodes, config):
+    """Label windows (by centre) and spans (cut at boundaries) with their episode."""
+    from synchrony.episodes import split_by_episode, summarise_by_episode
+
+    windows = split_by_episode(windows, episodes, how="centre")
+    mismatch = split_by_episode(mismatch, episodes, how="split")
+    per_episode = {}
+    for pair, group in windows.groupby("pair", sort=False):
+        table = summarise_by_episode(group.drop(columns="episode"), episodes,
+                                     columns=["peak_r", "peak_lag_s"], stats=("mean", "median", "count"))
+        spans = mismatch[mismatch["features"] == pair]
+        table["mismatch_s"] = [
+            spans.loc[spans["episode"] == name, "duration_s"].sum() if name != "all" else spans["duration_s"].sum()
+            for name in table.index
+        ]
+        per_episode[pair] = table.reset_index().to_dict(orient="records")
+    return windows, mismatch, {"table": episodes.to_dict(orient="records"), "pairs": per_episode}
 
 
 def write_result(result: Result, out_dir) -> list[Path]:
@@ -304,6 +396,7 @@ def write_result(result: Result, out_dir) -> list[Path]:
         write_csv(result.xcorr, out / "xcorr.csv"),
         write_csv(result.windows, out / "windows.csv"),
         write_csv(result.mismatch, out / "mismatch.csv"),
+        write_csv(result.stats, out / "stats.csv"),
         write_json(result.summary, out / "summary.json"),
     ]
     persons = result.summary["config"]["persons"]
@@ -346,7 +439,6 @@ def _pair_summary(peaks, xc, spans, null, duration_s, config):
         "median_peak_lag_s": median_lag,
         "leader": leader,
         "chance_peak_r": float(np.nanquantile(null, 1 - config.alpha)) if np.isfinite(null).any() else math.nan,
-        "mismatch_share": float(spans["duration_s"].sum() / duration_s) if duration_s else math.nan,
         "n_mismatch_spans": int(len(spans)),
     }
 

@@ -63,16 +63,26 @@ def test_demo_output_tables(demo_dir):
     assert list(xcorr.columns) == ["pair", "window_start_s", "window_end_s", "lag_s", "r"]
     windows = pd.read_csv(demo_dir / "windows.csv")
     assert list(windows.columns) == ["pair", "window_start_s", "window_end_s", "peak_r",
-                                     "peak_lag_s", "r_lag0"]
+                                     "peak_lag_s", "trough_r", "r_lag0", "threshold_r",
+                                     "active_A", "active_B"]
     # the long table and the window table agree: r at lag 0 is the lag-0 row
     lag0 = xcorr[(xcorr["pair"] == "head_motion~head_motion") & (xcorr["lag_s"] == 0)]
     head = windows[windows["pair"] == "head_motion~head_motion"]
     np.testing.assert_allclose(lag0["r"].to_numpy(), head["r_lag0"].to_numpy())
     mismatch = pd.read_csv(demo_dir / "mismatch.csv")
-    assert list(mismatch.columns) == ["start_s", "end_s", "duration_s", "features", "strength"]
+    assert list(mismatch.columns) == ["start_s", "end_s", "duration_s", "features", "kind", "active",
+                                      "not_following", "strength", "p_value", "rupture", "repaired",
+                                      "repair_time_s"]
+    stats = pd.read_csv(demo_dir / "stats.csv")
+    assert list(stats.columns) == ["pair", "statistic", "method", "observed", "surrogate_mean",
+                                   "surrogate_sd", "cohens_d", "p_value", "n_surrogates", "q_value"]
+    # the planted coupling: head motion far above its surrogates (p at its floor, 1/201)
+    head_test = stats.set_index("pair").loc["head_motion~head_motion"]
+    assert head_test["p_value"] == pytest.approx(1 / 201) and head_test["cohens_d"] > 3
     summary = json.loads((demo_dir / "summary.json").read_text())
     for pair in summary["pairs"].values():
-        assert {"mean_peak_r", "median_peak_lag_s", "mismatch_share"} <= set(pair)
+        assert {"mean_peak_r", "median_peak_lag_s", "mismatch_share", "n_ruptures", "test",
+                "leader_follower", "aggregates_fisher_z"} <= set(pair)
     assert summary["session"]["audio"] == "per-person channels"
     pngs = sorted(p.name for p in demo_dir.glob("*.png"))
     assert "heatmap_head_motion_vs_head_motion.png" in pngs
