@@ -28,6 +28,19 @@ def check_finite(value, name: str, func: str) -> float:
     return float(value)
 
 
+def check_series(x, name: str, func: str) -> np.ndarray:
+    """``x`` as a 1-D float array of finite values or NaN (missing)."""
+    try:
+        arr = np.asarray(x, dtype=float)
+    except (TypeError, ValueError):
+        raise ParameterError.expected(name, func, "a 1-D numeric array", type(x).__name__) from None
+    if arr.ndim != 1:
+        raise ParameterError.expected(name, func, "a 1-D numeric array", f"shape {arr.shape}")
+    if np.isinf(arr).any():
+        raise ParameterError.expected(name, func, "finite or NaN values", "an infinite value")
+    return arr
+
+
 def check_series_pair(a, b, func: str):
     """Two 1-D float arrays of equal length, and the time of their first sample.
 
@@ -40,17 +53,7 @@ def check_series_pair(a, b, func: str):
             raise ParameterError.expected("b", func, "a Series with the same index as 'a'", "a different index")
         if len(a.index):
             t0 = float(a.index[0])
-    arrays = []
-    for name, x in (("a", a), ("b", b)):
-        try:
-            arr = np.asarray(x, dtype=float)
-        except (TypeError, ValueError):
-            raise ParameterError.expected(name, func, "a 1-D numeric array", type(x).__name__) from None
-        if arr.ndim != 1:
-            raise ParameterError.expected(name, func, "a 1-D numeric array", f"shape {arr.shape}")
-        if np.isinf(arr).any():
-            raise ParameterError.expected(name, func, "finite or NaN values", "an infinite value")
-        arrays.append(arr)
+    arrays = [check_series(a, "a", func), check_series(b, "b", func)]
     if arrays[0].shape != arrays[1].shape:
         raise ParameterError.expected(
             "b", func, f"the same length as 'a' ({arrays[0].size})", f"length {arrays[1].size}"

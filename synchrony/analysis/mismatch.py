@@ -175,12 +175,12 @@ def mismatch_spans(
     --------
     >>> import numpy as np, pandas as pd
     >>> from synchrony.analysis.mismatch import mismatch_spans
-    >>> w = pd.DataFrame({"peak_r": [.8] * 6 + [.1] * 4 + [.8] * 6},
-    ...                  index=pd.Index(np.arange(16.0), name="window_start_s"))
-    >>> null = np.full((10, 16), 0.3)
+    >>> w = pd.DataFrame({"peak_r": [.8] * 12 + [.1] * 4 + [.8] * 12},
+    ...                  index=pd.Index(np.arange(28.0), name="window_start_s"))
+    >>> null = np.full((10, 28), 0.3)
     >>> spans = mismatch_spans(w, null, window_s=4, step_s=1, min_duration_s=2)
-    >>> spans[["start_s", "end_s", "rupture", "repaired", "repair_time_s"]].values.tolist()
-    [[7.5, 11.5, True, True, 4.0]]
+    >>> spans[["start_s", "end_s", "p_value", "rupture", "repaired", "repair_time_s"]].values.tolist()
+    [[13.5, 17.5, 0.045454545454545456, True, True, 4.0]]
     """
     func = "mismatch_spans"
     if not 0 < alpha < 1:

@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from synchrony._validate import check_positive
+from synchrony._validate import check_positive, check_series
 from synchrony.errors import ParameterError
 
 __all__ = [
@@ -233,7 +233,7 @@ def moving_average(x, rate_hz: float, *, window_s: float):
     [0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0]
     """
     func = "moving_average"
-    arr = _series(x, "x", func)
+    arr = check_series(x, "x", func)
     rate = check_positive(rate_hz, "rate_hz", func)
     check_positive(window_s, "window_s", func)
     return _like(x, _moving_average(arr, _window_samples(window_s, rate, "window_s", func)))
@@ -264,7 +264,7 @@ def detrend_linear(x):
     >>> detrend_linear([1.0, 3.0, float("nan"), 7.0, 9.0]).round(12).tolist()
     [0.0, 0.0, nan, 0.0, 0.0]
     """
-    return _like(x, _detrend(_series(x, "x", "detrend_linear")))
+    return _like(x, _detrend(check_series(x, "x", "detrend_linear")))
 
 
 def rescale(x):
@@ -291,7 +291,7 @@ def rescale(x):
     >>> rescale([0.0, 2.0, float("nan"), 4.0]).tolist()  # sd of (0, 2, 4) is 2
     [0.0, 1.0, nan, 2.0]
     """
-    return _like(x, _scale(_series(x, "x", "rescale"), center=False)[0])
+    return _like(x, _scale(check_series(x, "x", "rescale"), center=False)[0])
 
 
 def zscore(x):
@@ -317,7 +317,7 @@ def zscore(x):
     >>> zscore([1.0, float("nan"), 2.0, 3.0]).tolist()
     [-1.0, nan, 0.0, 1.0]
     """
-    return _like(x, _scale(_series(x, "x", "zscore"), center=True)[0])
+    return _like(x, _scale(check_series(x, "x", "zscore"), center=True)[0])
 
 
 def flag_outliers(x, *, k_sd: float, center: bool = True) -> np.ndarray:
@@ -355,7 +355,7 @@ def flag_outliers(x, *, k_sd: float, center: bool = True) -> np.ndarray:
     [9]
     """
     func = "flag_outliers"
-    arr = _series(x, "x", func)
+    arr = check_series(x, "x", func)
     k = check_positive(k_sd, "k_sd", func)
     if not isinstance(center, (bool, np.bool_)):
         raise ParameterError.expected("center", func, "True or False", center)
@@ -456,18 +456,6 @@ def _columns(signals: pd.DataFrame, columns, func: str) -> list:
     if missing:
         raise ParameterError.expected("columns", func, "columns of 'signals'", missing[0])
     return chosen
-
-
-def _series(x, name: str, func: str) -> np.ndarray:
-    try:
-        arr = np.asarray(x, dtype=float)
-    except (TypeError, ValueError):
-        raise ParameterError.expected(name, func, "a 1-D numeric array", type(x).__name__) from None
-    if arr.ndim != 1:
-        raise ParameterError.expected(name, func, "a 1-D numeric array", f"shape {arr.shape}")
-    if np.isinf(arr).any():
-        raise ParameterError.expected(name, func, "finite or NaN values", "an infinite value")
-    return arr
 
 
 def _like(x, values: np.ndarray):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from synchrony._validate import check_positive
+from synchrony._validate import check_positive, check_series
 from synchrony.analysis.xcorr import peak_lags, windowed_xcorr
 from synchrony.errors import ParameterError
 
@@ -229,12 +229,9 @@ def surrogate_peaks(
 
 
 def _series(b, func):
-    try:
-        arr = np.asarray(b, dtype=float)
-    except (TypeError, ValueError):
-        raise ParameterError.expected("b", func, "a 1-D numeric array", type(b).__name__) from None
-    if arr.ndim != 1 or arr.size < 2:
-        raise ParameterError.expected("b", func, "a 1-D numeric array of at least 2 samples", f"shape {arr.shape}")
+    arr = check_series(b, "b", func)
+    if arr.size < 2:
+        raise ParameterError.expected("b", func, "a series of at least 2 samples", f"{arr.size} sample(s)")
     return arr
 
 

@@ -156,7 +156,7 @@ def estimate_offset_s(a, b, *, max_offset_s=30.0, rate_hz=1000.0, min_overlap_s=
     A camera switched on 2 s after the first one:
 
     >>> from synchrony.media import read_audio                          # doctest: +SKIP
-    >>> est = estimate_offset_s(read_audio("mother.mp4"), read_audio("infant.mp4"))
+    >>> est = estimate_offset_s(read_audio("mother.mp4"), read_audio("infant.mp4"))  # doctest: +SKIP
     >>> round(est.offset_s, 3), est.reliable                            # doctest: +SKIP
     (2.0, True)
     >>> Session("two-files", ("mother.mp4", "infant.mp4"),
