@@ -50,7 +50,9 @@ class Result:
     windows : pandas.DataFrame
         Per pair and window: ``pair, window_start_s, window_end_s, peak_r, peak_lag_s,
         trough_r`` (lowest r over the lags), ``r_lag0``, ``threshold_r`` (the window's
-        chance level) and ``active_<person>`` (see
+        chance level), rMEA's window aggregates of Fisher z ``mean_all_lags_z``,
+        ``mean_a_leads_z`` (lags > 0) and ``mean_b_leads_z`` (lags < 0), and
+        ``active_<person>`` (see
         :func:`synchrony.analysis.mismatch.window_activity`); plus ``episode`` when
         episodes were given.
     mismatch : pandas.DataFrame
@@ -258,7 +260,7 @@ def analyze_signals(signals: pd.DataFrame, *, config: AnalysisConfig | None = No
     -------
     Result
     """
-    from synchrony.analysis.aggregates import leader_follower, session_aggregates
+    from synchrony.analysis.aggregates import leader_follower, session_aggregates, window_aggregates
     from synchrony.analysis.preprocess import preprocess
     from synchrony.analysis.stats import fdr_bh, mean_peak_z, null_comparison
 
@@ -307,6 +309,9 @@ def analyze_signals(signals: pd.DataFrame, *, config: AnalysisConfig | None = No
         win.insert(2, "window_end_s", np.round(win["window_start_s"] + config.window_s, 9))
         win["r_lag0"] = xc[0.0].to_numpy()
         win["threshold_r"] = _quantile(null, 1 - config.alpha)
+        agg = window_aggregates(z)  # rMEA's per-window aggregates, on Fisher z as rMEA does
+        for col in ("mean_all_lags", "mean_a_leads", "mean_b_leads"):
+            win[f"{col}_z"] = agg[col].to_numpy()
         for person in config.persons:
             win[f"active_{person}"] = active[person].to_numpy()
         long = xc.stack(future_stack=True).rename("r").reset_index()
@@ -330,7 +335,8 @@ def analyze_signals(signals: pd.DataFrame, *, config: AnalysisConfig | None = No
 
     xcorr = _concat(xcorr_rows, ["pair", "window_start_s", "window_end_s", "lag_s", "r"])
     windows = _concat(window_rows, ["pair", "window_start_s", "window_end_s", "peak_r", "peak_lag_s",
-                                    "trough_r", "r_lag0", "threshold_r"])
+                                    "trough_r", "r_lag0", "threshold_r", "mean_all_lags_z",
+                                    "mean_a_leads_z", "mean_b_leads_z"])
     mismatch = _concat(spans, MISMATCH_COLUMNS)
     stats = pd.DataFrame(stats_rows, columns=STATS_COLUMNS)
     stats["q_value"] = fdr_bh(stats["p_value"].to_numpy(dtype=float))

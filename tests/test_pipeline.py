@@ -64,6 +64,7 @@ def test_demo_output_tables(demo_dir):
     windows = pd.read_csv(demo_dir / "windows.csv")
     assert list(windows.columns) == ["pair", "window_start_s", "window_end_s", "peak_r",
                                      "peak_lag_s", "trough_r", "r_lag0", "threshold_r",
+                                     "mean_all_lags_z", "mean_a_leads_z", "mean_b_leads_z",
                                      "active_A", "active_B"]
     # the long table and the window table agree: r at lag 0 is the lag-0 row
     lag0 = xcorr[(xcorr["pair"] == "head_motion~head_motion") & (xcorr["lag_s"] == 0)]
