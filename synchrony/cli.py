@@ -239,7 +239,7 @@ def _report(result, out_dir, persons):
     for pair, s in result.summary["pairs"].items():
         click.echo(f"{pair:28s} mean peak r {_fmt(s['mean_peak_r'], '.2f')}  "
                    f"median peak lag {_fmt(s['median_peak_lag_s'], '+.2f', ' s')} "
-                   f"(leader: {s['leader']})  p {_fmt(s['test']['p_value'], '.3f')} "
+                   f"(leader: {s['leader'] or 'none clear'})  p {_fmt(s['test']['p_value'], '.3f')} "
                    f"(q {_fmt(s['test']['q_value'], '.3f')})  mismatch {_fmt(s['mismatch_share'], '.0%')} "
                    f"of the time, {s['n_ruptures']} rupture(s)")
     click.echo(f"Lag sign: positive = {persons[1]} follows {persons[0]}.")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,9 +16,7 @@ import numpy as np
 import pandas as pd
 
 from synchrony import __version__
-from synchrony.analysis.mismatch import MISMATCH_COLUMNS, mismatch_spans, rupture_repair, window_activity
-from synchrony.analysis.surrogates import surrogate_peaks
-from synchrony.analysis.xcorr import peak_lags, windowed_xcorr
+from synchrony.analysis.mismatch import MISMATCH_COLUMNS
 from synchrony.config import AnalysisConfig
 from synchrony.errors import MediaError
 from synchrony.signals import build_signals, to_flat
@@ -32,9 +29,8 @@ SIGN_CONVENTION = "positive lag = B follows A (A leads); negative lag = A follow
 
 STATS_COLUMNS = ["pair", "statistic", "method", "observed", "surrogate_mean", "surrogate_sd",
                  "cohens_d", "p_value", "n_surrogates"]
-
-# r of exactly +/-1 would give an infinite Fisher z.
-_R_CLIP = 0.999999
+WINDOW_COLUMNS = ["pair", "window_start_s", "window_end_s", "peak_r", "peak_lag_s", "trough_r", "r_lag0",
+                  "threshold_r", "mean_all_lags_z", "mean_a_leads_z", "mean_b_leads_z"]
 
 
 @dataclass
@@ -260,9 +256,9 @@ def analyze_signals(signals: pd.DataFrame, *, config: AnalysisConfig | None = No
     -------
     Result
     """
-    from synchrony.analysis.aggregates import leader_follower, session_aggregates, window_aggregates
+    from synchrony.analysis.pair import analyze_pair
     from synchrony.analysis.preprocess import preprocess
-    from synchrony.analysis.stats import fdr_bh, mean_peak_z, null_comparison
+    from synchrony.analysis.stats import fdr_bh
 
     config = config or AnalysisConfig()
     person_a, person_b = config.persons
@@ -275,71 +271,23 @@ def analyze_signals(signals: pd.DataFrame, *, config: AnalysisConfig | None = No
     if config.smooth_s or config.detrend or config.zscore or config.outlier_sd:
         signals = preprocess(signals, rate_hz=config.rate_hz, smooth_s=config.smooth_s, detrend=config.detrend,
                              zscore=config.zscore, outlier_sd=config.outlier_sd, columns=used)
-    xcorr_rows, window_rows, spans, stats_rows = [], [], [], []
-    xcorr_wide, pair_summary = {}, {}
-    duration_s = len(signals) / config.rate_hz
-    settings = dict(window_s=config.window_s, step_s=config.step_s, max_lag_s=config.max_lag_s)
+    done = {}
     for feat_a, feat_b in pairs:
-        pair = f"{feat_a}~{feat_b}"
-        a = signals[person_a, feat_a]
-        b = signals[person_b, feat_b]
-        xc = windowed_xcorr(a, b, config.rate_hz, fisher_z=False, **settings)
-        if xc.empty or xc.isna().all().all():
-            log.warning("pair %s skipped: no window with enough data", pair)
-            continue
-        peaks = peak_lags(xc)
-        peaks["trough_r"] = -peak_lags(-xc)["peak_r"]
-        matching = (feat_a, feat_b) in config.matching_pairs
-        null = surrogate_peaks(a.to_numpy(), b.to_numpy(), config.rate_hz, method=config.surrogate_method,
-                               n_surrogates=config.n_surrogates, seed=config.seed, with_troughs=matching,
-                               **settings)
-        null, troughs = null if matching else (null, None)
-        test = null_comparison(float(mean_peak_z(peaks["peak_r"])), mean_peak_z(null))
-        active = window_activity(a.to_numpy(), b.to_numpy(), config.rate_hz, persons=config.persons,
-                                 active_fraction=config.active_fraction, **settings)
-        active.index = peaks.index
-        found = mismatch_spans(peaks, null, features=pair, alpha=config.alpha,
-                               window_s=config.window_s, step_s=config.step_s,
-                               min_duration_s=config.min_mismatch_s, merge_gap_s=config.merge_gap_s,
-                               active=active, surrogate_troughs=troughs)
-        z = np.arctanh(np.clip(xc, -_R_CLIP, _R_CLIP))
+        label = f"{feat_a}~{feat_b}"
+        out = analyze_pair(signals[person_a, feat_a], signals[person_b, feat_b], config=config, label=label,
+                           matching=(feat_a, feat_b) in config.matching_pairs)
+        if out is None:
+            log.warning("pair %s skipped: no window with enough data", label)
+        else:
+            done[label] = out
 
-        win = peaks.reset_index()
-        win.insert(0, "pair", pair)
-        win.insert(2, "window_end_s", np.round(win["window_start_s"] + config.window_s, 9))
-        win["r_lag0"] = xc[0.0].to_numpy()
-        win["threshold_r"] = _quantile(null, 1 - config.alpha)
-        agg = window_aggregates(z)  # rMEA's per-window aggregates, on Fisher z as rMEA does
-        for col in ("mean_all_lags", "mean_a_leads", "mean_b_leads"):
-            win[f"{col}_z"] = agg[col].to_numpy()
-        for person in config.persons:
-            win[f"active_{person}"] = active[person].to_numpy()
-        long = xc.stack(future_stack=True).rename("r").reset_index()
-        long.insert(0, "pair", pair)
-        long.insert(2, "window_end_s", np.round(long["window_start_s"] + config.window_s, 9))
-
-        xcorr_wide[pair] = xc
-        xcorr_rows.append(long)
-        window_rows.append(win)
-        spans.append(found)
-        stats_rows.append({"pair": pair, "statistic": "mean_peak_z", "method": config.surrogate_method, **test})
-        pair_summary[pair] = {
-            **_pair_summary(peaks, xc, found, null, duration_s, config),
-            "test": test,
-            "aggregates_fisher_z": session_aggregates(z),
-            "leader_follower": leader_follower(z, window_s=config.window_s, seed=config.seed,
-                                               persons=config.persons),
-            **rupture_repair(found, duration_s),
-            "chance_share": float(np.mean((win["peak_r"] <= win["threshold_r"]) & active.any(axis=1).to_numpy())),
-        }
-
-    xcorr = _concat(xcorr_rows, ["pair", "window_start_s", "window_end_s", "lag_s", "r"])
-    windows = _concat(window_rows, ["pair", "window_start_s", "window_end_s", "peak_r", "peak_lag_s",
-                                    "trough_r", "r_lag0", "threshold_r", "mean_all_lags_z",
-                                    "mean_a_leads_z", "mean_b_leads_z"])
-    mismatch = _concat(spans, MISMATCH_COLUMNS)
-    stats = pd.DataFrame(stats_rows, columns=STATS_COLUMNS)
+    xcorr = _concat([d["long"] for d in done.values()], ["pair", "window_start_s", "window_end_s", "lag_s", "r"])
+    windows = _concat([d["windows"] for d in done.values()], WINDOW_COLUMNS)
+    mismatch = _concat([d["mismatch"] for d in done.values()], MISMATCH_COLUMNS)
+    stats = pd.DataFrame([{"pair": label, "statistic": "mean_peak_z", "method": config.surrogate_method,
+                           **d["test"]} for label, d in done.items()], columns=STATS_COLUMNS)
     stats["q_value"] = fdr_bh(stats["p_value"].to_numpy(dtype=float))
+    pair_summary = {label: d["summary"] for label, d in done.items()}
     for row in stats.itertuples():
         pair_summary[row.pair]["test"]["q_value"] = row.q_value
     summary = {
@@ -352,13 +300,7 @@ def analyze_signals(signals: pd.DataFrame, *, config: AnalysisConfig | None = No
     if episodes is not None:
         windows, mismatch, summary["episodes"] = _by_episode(windows, mismatch, episodes, config)
     return Result(signals=signals, xcorr=xcorr, windows=windows, mismatch=mismatch, stats=stats,
-                  summary=_json_ready(summary), xcorr_wide=xcorr_wide)
-
-
-def _quantile(null, q):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows stay NaN
-        return np.nanquantile(null, q, axis=0)
+                  summary=_json_ready(summary), xcorr_wide={label: d["xcorr"] for label, d in done.items()})
 
 
 def _episodes(spec):
@@ -427,34 +369,6 @@ def write_result(result: Result, out_dir) -> list[Path]:
         save_figure(trace, out / f"signals_{stem}.png")
         written += [out / f"heatmap_{stem}.png", out / f"signals_{stem}.png"]
     return written
-
-
-def _pair_summary(peaks, xc, spans, null, duration_s, config):
-    peak_r = peaks["peak_r"].to_numpy()
-    lag = peaks["peak_lag_s"].dropna().to_numpy()
-    median_lag = float(np.median(lag)) if lag.size else math.nan
-    person_a, person_b = config.persons
-    leader = None
-    if lag.size:
-        leader = person_a if median_lag > 0 else person_b if median_lag < 0 else "neither"
-    return {
-        "n_windows": int(len(peaks)),
-        "n_windows_defined": int(np.isfinite(peak_r).sum()),
-        "mean_peak_r": _fisher_mean(peak_r),
-        "mean_r_lag0": _fisher_mean(xc[0.0].to_numpy()),
-        "median_peak_lag_s": median_lag,
-        "leader": leader,
-        "chance_peak_r": float(np.nanquantile(null, 1 - config.alpha)) if np.isfinite(null).any() else math.nan,
-        "n_mismatch_spans": int(len(spans)),
-    }
-
-
-def _fisher_mean(r):
-    """Mean correlation through Fisher z (r of +/-1 clipped so z stays finite)."""
-    r = r[np.isfinite(r)]
-    if r.size == 0:
-        return math.nan
-    return float(np.tanh(np.mean(np.arctanh(np.clip(r, -0.999999, 0.999999)))))
 
 
 def _concat(frames, columns):
