@@ -312,22 +312,31 @@ def _episodes(spec):
 
 
 def _by_episode(windows, mismatch, episodes, config):
-    """Label windows (by centre) and spans (cut at boundaries) with their episode."""
-    from synchrony.episodes import split_by_episode, summarise_by_episode
+    """Label windows (by centre) and spans (cut at boundaries) with their episode.
 
+    Per pair and episode: window synchrony, seconds in mismatch, and the ruptures that
+    began in the episode (a rupture crossing a boundary counts once, where it began).
+    """
+    from synchrony.episodes import episode_of, split_by_episode, summarise_by_episode
+
+    began = episode_of(mismatch["start_s"].to_numpy(dtype=float), episodes)
     windows = split_by_episode(windows, episodes, how="centre")
-    mismatch = split_by_episode(mismatch, episodes, how="split")
+    pieces = split_by_episode(mismatch, episodes, how="split")
     per_episode = {}
     for pair, group in windows.groupby("pair", sort=False):
         table = summarise_by_episode(group.drop(columns="episode"), episodes,
                                      columns=["peak_r", "peak_lag_s"], stats=("mean", "median", "count"))
-        spans = mismatch[mismatch["features"] == pair]
-        table["mismatch_s"] = [
-            spans.loc[spans["episode"] == name, "duration_s"].sum() if name != "all" else spans["duration_s"].sum()
-            for name in table.index
-        ]
+        of_pair = (mismatch["features"] == pair).to_numpy()
+        ruptures = of_pair & mismatch["rupture"].to_numpy(dtype=bool)
+        repaired = ruptures & mismatch["repaired"].to_numpy(dtype=bool)
+        spans = pieces[pieces["features"] == pair]
+        whole = table.index == "all"
+        table["mismatch_s"] = np.where(whole, spans["duration_s"].sum(),
+                                       [spans.loc[spans["episode"] == e, "duration_s"].sum() for e in table.index])
+        table["n_ruptures"] = np.where(whole, ruptures.sum(), [(ruptures & (began == e)).sum() for e in table.index])
+        table["n_repaired"] = np.where(whole, repaired.sum(), [(repaired & (began == e)).sum() for e in table.index])
         per_episode[pair] = table.reset_index().to_dict(orient="records")
-    return windows, mismatch, {"table": episodes.to_dict(orient="records"), "pairs": per_episode}
+    return windows, pieces, {"table": episodes.to_dict(orient="records"), "pairs": per_episode}
 
 
 def write_result(result: Result, out_dir) -> list[Path]:

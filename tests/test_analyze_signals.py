@@ -60,3 +60,6 @@ def test_episodes_split_windows_and_spans(sim):
     assert table["still-face"]["peak_r_mean"] < 0.6 < min(table["play"]["peak_r_mean"], table["reunion"]["peak_r_mean"])
     assert table["still-face"]["mismatch_s"] > 20
     assert sum(table[e]["mismatch_s"] for e in ("play", "still-face", "reunion")) <= table["all"]["mismatch_s"] + 1e-9
+    # the rupture begins just before the still-face (windows are 4 s wide) or in it, once
+    assert table["all"]["n_ruptures"] == 1 == sum(table[e]["n_ruptures"] for e in ("play", "still-face", "reunion"))
+    assert table["all"]["n_repaired"] == 1
