@@ -26,5 +26,16 @@ __all__ = [
     "SynchronyError",
     "load_signals",
     "peak_lags",
+    "run_batch",
     "windowed_xcorr",
 ]
+
+
+def __getattr__(name):
+    # run_batch loads on first use: `import synchrony` stays fast and batch.py can
+    # import __version__ from here.
+    if name == "run_batch":
+        from synchrony.batch import run_batch
+
+        return run_batch
+    raise AttributeError(f"module 'synchrony' has no attribute {name!r}")

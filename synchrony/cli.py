@@ -1,4 +1,4 @@
-"""Command line: ``synchrony analyze``, ``xcorr``, ``pseudo-dyads`` and ``demo``.
+"""Command line: ``synchrony analyze``, ``xcorr``, ``pseudo-dyads``, ``batch`` and ``demo``.
 
 The library is quiet; the CLI turns on progress bars and prints warnings. Errors the
 user can fix are printed as one line (no traceback) and exit with status 1.
@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import click
-import numpy as np
 
 from synchrony.errors import SynchronyError
 
@@ -97,8 +96,11 @@ def _config_settings(pairs, surrogate_method, n_surrogates, smooth_s, detrend, z
               help="Separate audio file(s): one shared, or one per person in person order.")
 @click.option("--video-rate-hz", type=float, default=None,
               help="Analyse video frames at about this rate (e.g. 10) instead of every frame.")
+@click.option("--thumbnails", is_flag=True,
+              help="Also write thumbnails.png: a video frame at the start of each mismatch span "
+                   "(off by default: no output holds a picture of anyone).")
 @_analysis_options
-def analyze(videos, layout, out_dir, persons, offset, audio, video_rate_hz, episodes, **options):
+def analyze(videos, layout, out_dir, persons, offset, audio, video_rate_hz, thumbnails, episodes, **options):
     """Analyse one recorded session (VIDEOS: one video, or one per person; with
     --layout audio, audio files) and write tables, figures and a summary."""
     from synchrony.session import Session
@@ -114,7 +116,8 @@ def analyze(videos, layout, out_dir, persons, offset, audio, video_rate_hz, epis
     session = Session(layout=layout, videos=files, persons=labels,
                       offsets_s=offsets, audio=tuple(str(a) for a in audio) or None)
     _run_analysis(session, out_dir=out_dir or videos[0].with_name(f"{videos[0].stem}-synchrony"),
-                  video_rate_hz=video_rate_hz, episodes=episodes, **_config_settings(**options))
+                  video_rate_hz=video_rate_hz, episodes=episodes, thumbnails=thumbnails,
+                  **_config_settings(**options))
 
 
 def _seconds(text):
@@ -146,12 +149,12 @@ def xcorr(files, fmt, rate_hz, persons, window_s, step_s, max_lag_s, out_dir, ep
     from synchrony.config import AnalysisConfig
     from synchrony.pipeline import analyze_signals, write_result
     from synchrony.readers import load_signals
+    from synchrony.signals import rate_of, shared_features
 
     labels = tuple(p.strip() for p in persons.split(","))
     signals = load_signals(list(files), format=fmt, persons=labels, rate_hz=rate_hz)
-    features = [f for f in signals[labels[0]].columns
-                if f in signals[labels[1]].columns and f != "face_detected"]
-    rate = 1.0 / float(np.median(np.diff(signals.index)))
+    features = shared_features(signals, labels)
+    rate = rate_of(signals)
     settings = {"pairs": tuple((f, f) for f in features), **_config_settings(**options)}
     config = AnalysisConfig(rate_hz=rate, window_s=window_s, step_s=step_s, max_lag_s=max_lag_s,
                             persons=labels, **settings)
@@ -182,15 +185,16 @@ def pseudo_dyads(files, fmt, rate_hz, feature, window_s, step_s, max_lag_s, n_pa
     from synchrony.errors import InputFileError
     from synchrony.formats import write_csv, write_json
     from synchrony.readers import load_signals
+    from synchrony.signals import rate_of, shared_features
 
     dyads, rates = [], set()
     for path in files:
         signals = load_signals([path], format=fmt, rate_hz=rate_hz)
         a, b = signals.columns.get_level_values(0).unique()[:2]
-        name = feature or next((f for f in signals[a].columns if f in signals[b].columns), None)
+        name = feature or next(iter(shared_features(signals, (a, b))), None)
         if name is None or name not in signals[a] or name not in signals[b]:
             raise InputFileError(path, f"no feature {name!r} for both persons")
-        rates.add(round(1.0 / float(np.median(np.diff(signals.index))), 9))
+        rates.add(rate_of(signals))
         dyads.append((signals[a, name].to_numpy(), signals[b, name].to_numpy()))
     if len(rates) > 1:
         raise SynchronyError(f"the files have different sampling rates: {sorted(rates)} Hz")
@@ -204,6 +208,77 @@ def pseudo_dyads(files, fmt, rate_hz, feature, window_s, step_s, max_lag_s, n_pa
     click.echo(f"{g['n_real']} real dyads: mean peak z {g['mean_real']:.3f}; {g['n_pseudo']} pseudo-dyads: "
                f"{g['mean_pseudo']:.3f}; Cohen's d {g['cohens_d']:.2f}, p {g['p_value']:.4f}")
     click.echo(f"Wrote {Path(out_dir).resolve()}/: dyads.csv, pseudo.csv, group.json")
+
+
+@cli.command()
+@click.argument("manifest", required=False, type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
+              help="Output folder: one folder per session and the study tables.")
+@click.option("--discover", type=click.Path(path_type=Path), default=None,
+              help="Instead of a manifest: every file under this folder matching --pattern.")
+@click.option("--pattern", default="*.mp4", show_default=True, help="With --discover: the files' glob pattern.")
+@click.option("--layout", type=click.Choice(["split", "shared-frame", "audio", "rmea", "openface", "csv"]),
+              default=None, help="With --discover: layout of every file (default from the suffix: "
+                                 ".txt rmea, audio files audio, else split).")
+@click.option("--persons", default="A,B", show_default=True, help="With --discover: the two labels.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: one per core).")
+@click.option("--scheduler", default=None,
+              help="Run on this Dask scheduler (e.g. tcp://10.0.0.5:8786); needs synchrony[dask].")
+@click.option("--force", is_flag=True, help="Redo every session, even unchanged ones.")
+@click.option("--no-pseudo-dyads", "no_pseudo", is_flag=True, help="Skip the study-level pseudo-dyad test.")
+@click.option("--n-pseudo-pairs", type=click.IntRange(min=1), default=None,
+              help="Pseudo-dyads per pair (default all pairings, at most 2000).")
+@click.option("--window-s", type=float, default=4.0, show_default=True)
+@click.option("--step-s", type=float, default=0.5, show_default=True)
+@click.option("--max-lag-s", type=float, default=2.0, show_default=True)
+@click.option("--video-rate-hz", type=float, default=None,
+              help="Analyse video frames at about this rate (e.g. 10) instead of every frame.")
+@_analysis_options
+def batch(manifest, out_dir, discover, pattern, layout, persons, workers, scheduler, force, no_pseudo,
+          n_pseudo_pairs, window_s, step_s, max_lag_s, video_rate_hz, episodes, **options):
+    """Analyse every session of a study (MANIFEST: a CSV or YAML manifest, see
+    synchrony.manifest), skipping sessions already done with the same inputs and settings.
+    Exit status 0: all sessions done; 3: the batch finished but some failed or crashed
+    (see OUT/sessions.csv)."""
+    from synchrony.batch import run_batch
+    from synchrony.config import AnalysisConfig
+    from synchrony.manifest import discover_sessions
+
+    if (manifest is None) == (discover is None):
+        raise click.UsageError("give a MANIFEST or --discover FOLDER (one of them)")
+    source = manifest
+    if discover is not None:
+        source = discover_sessions(discover, pattern=pattern, layout=layout,
+                                   persons=tuple(p.strip() for p in persons.split(",")))
+    config = AnalysisConfig(window_s=window_s, step_s=step_s, max_lag_s=max_lag_s,
+                            video_rate_hz=video_rate_hz, **_config_settings(**options))
+    client = None
+    if scheduler:
+        try:
+            from dask.distributed import Client
+        except ImportError:
+            raise SynchronyError("--scheduler needs Dask: pip install 'synchrony[dask]'") from None
+        client = Client(scheduler)
+    try:
+        result = run_batch(source, out_dir=out_dir, config=config, episodes=episodes, workers=workers,
+                           client=client, force=force, pseudo_dyads=not no_pseudo,
+                           n_pseudo_pairs=n_pseudo_pairs, progress=True)
+    finally:
+        if client is not None:
+            client.close()
+    counts = result.sessions["status"].value_counts()
+    click.echo(f"\n{len(result.sessions)} sessions: "
+               + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("done", "skipped", "failed", "crashed")))
+    bad = result.sessions[~result.sessions["status"].isin(["done", "skipped"])]
+    for row in bad.head(20).itertuples():
+        click.echo(f"  {row.session_id}: {row.status}: {row.reason}")
+    if len(bad) > 20:
+        click.echo(f"  ... and {len(bad) - 20} more")
+    click.echo(f"Wrote {Path(out_dir).resolve()}/: sessions, synchrony, mismatch"
+               + (", pseudo_dyads" if not result.pseudo_dyads.empty else "") + " (.csv, .parquet)")
+    if len(bad):
+        sys.exit(3)
 
 
 @cli.command()
@@ -222,12 +297,13 @@ def demo(out_dir):
     _run_analysis(Session(layout="split", videos=str(SAMPLE_VIDEO)), out_dir=out_dir)
 
 
-def _run_analysis(session, *, out_dir, video_rate_hz=None, episodes=None, **settings):
+def _run_analysis(session, *, out_dir, video_rate_hz=None, episodes=None, thumbnails=False, **settings):
     from synchrony.config import AnalysisConfig
     from synchrony.pipeline import analyze as run
 
     config = AnalysisConfig(persons=session.persons, video_rate_hz=video_rate_hz, **settings)
-    result = run(session, config=config, out_dir=out_dir, episodes=episodes, progress=True)
+    result = run(session, config=config, out_dir=out_dir, episodes=episodes, thumbnails=thumbnails,
+                 progress=True)
     _report(result, out_dir, session.persons)
 
 

@@ -15,7 +15,11 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["atomic_path", "write_csv", "write_json"]
+__all__ = ["atomic_path", "write_csv", "write_json", "write_parquet"]
+
+# Read once at import: os.umask can only be read by setting it, which is not thread-safe.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
 
 
 @contextlib.contextmanager
@@ -27,6 +31,8 @@ def atomic_path(path):
     os.close(fd)
     try:
         yield Path(tmp)
+        # mkstemp makes the file owner-only; results get the permissions of any new file.
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -44,4 +50,11 @@ def write_json(obj, path) -> Path:
     """Write ``obj`` as indented, key-sorted JSON atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, allow_nan=False) + "\n")
+    return Path(path)
+
+
+def write_parquet(df: pd.DataFrame, path, *, index: bool = False) -> Path:
+    """Write ``df`` as Parquet (pyarrow) atomically."""
+    with atomic_path(path) as tmp:
+        df.to_parquet(tmp, index=index, engine="pyarrow")
     return Path(path)

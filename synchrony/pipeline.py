@@ -62,6 +62,13 @@ class Result:
         Benjamini-Hochberg FDR across the session's pairs.
     xcorr_wide : dict of str to pandas.DataFrame
         Per pair, the windows x lags table of :func:`synchrony.windowed_xcorr` (r).
+    surrogate_statistics : dict of str to numpy.ndarray
+        Per pair, the mean peak Fisher z of each surrogate pair (the test's null).
+    episodes : pandas.DataFrame or None
+        The session's episodes (``episode, start_s, end_s``), if any.
+    media : tuple of (path, offset_s)
+        The recordings and where each starts on the session clock (linked from the
+        ELAN export; the first video gives the thumbnails).
     turns, turn_taking : pandas.DataFrame or None
         With per-person voice: each turn with its prosody
         (:func:`synchrony.analysis.turns.turn_features`) and the turn-taking events
@@ -75,12 +82,15 @@ class Result:
     summary: dict
     stats: pd.DataFrame | None = None
     xcorr_wide: dict = field(default_factory=dict)
+    surrogate_statistics: dict = field(default_factory=dict)
+    episodes: pd.DataFrame | None = None
+    media: tuple = ()
     turns: pd.DataFrame | None = None
     turn_taking: pd.DataFrame | None = None
 
 
 def analyze(source, *, layout: str | None = None, config: AnalysisConfig | None = None,
-            out_dir=None, episodes=None, progress: bool = False) -> Result:
+            out_dir=None, episodes=None, thumbnails: bool = False, progress: bool = False) -> Result:
     """Analyse one recorded session: extract signals, correlate, find mismatch spans.
 
     Parameters
@@ -102,6 +112,9 @@ def analyze(source, *, layout: str | None = None, config: AnalysisConfig | None 
     episodes : optional
         Named time spans of the session (e.g. play, still-face, reunion) on the
         session clock; see :func:`analyze_signals`.
+    thumbnails : bool, default False
+        Also write ``thumbnails.png``, a frame of the video at the start of each mismatch
+        span. Off by default: without it no output holds a picture of anyone.
     progress : bool
         Show progress bars (the CLI turns them on).
 
@@ -177,11 +190,12 @@ def analyze(source, *, layout: str | None = None, config: AnalysisConfig | None 
         "face_detected_share": {p: float(t["face_detected"].mean()) for p, t in faces.items()},
     }
     result = analyze_signals(signals, config=config, session=facts, episodes=episodes)
+    result.media = tuple(zip(session.videos, offsets)) + tuple((path, 0.0) for path in session.audio or ())
     if len(per_person_voice) == 2:
         result.turns, result.turn_taking, entrain = _turn_analysis(voices, session.persons, config)
         result.summary["entrainment"] = _json_ready(entrain.to_dict(orient="records"))
     if out_dir is not None:
-        write_result(result, out_dir)
+        write_result(result, out_dir, thumbnails=thumbnails)
     return result
 
 
@@ -300,7 +314,9 @@ def analyze_signals(signals: pd.DataFrame, *, config: AnalysisConfig | None = No
     if episodes is not None:
         windows, mismatch, summary["episodes"] = _by_episode(windows, mismatch, episodes, config)
     return Result(signals=signals, xcorr=xcorr, windows=windows, mismatch=mismatch, stats=stats,
-                  summary=_json_ready(summary), xcorr_wide={label: d["xcorr"] for label, d in done.items()})
+                  summary=_json_ready(summary), xcorr_wide={label: d["xcorr"] for label, d in done.items()},
+                  surrogate_statistics={label: d["null_statistic"] for label, d in done.items()},
+                  episodes=episodes)
 
 
 def _episodes(spec):
@@ -339,13 +355,24 @@ def _by_episode(windows, mismatch, episodes, config):
     return windows, pieces, {"table": episodes.to_dict(orient="records"), "pairs": per_episode}
 
 
-def write_result(result: Result, out_dir) -> list[Path]:
-    """Write a Result's tables, summary and figures into ``out_dir`` (atomically).
+def write_result(result: Result, out_dir, *, thumbnails: bool = False) -> list[Path]:
+    """Write a Result's tables, summary, figures and annotation exports into ``out_dir``.
+
+    Every file is written atomically. Tables: ``signals.csv``, ``xcorr.csv``,
+    ``windows.csv``, ``mismatch.csv``, ``stats.csv``, ``summary.json`` (and the turn
+    tables with per-person voice). Figures per pair: window x lag heatmap, synchrony by
+    lag, the test's surrogate distribution, both signals with mismatch spans and
+    episodes; and ``overview.png``. Exports: ``annotations.eaf`` (ELAN, linked to the
+    recordings), ``annotations.TextGrid`` and ``events.tsv`` (BIDS). With
+    ``thumbnails=True`` and a video, ``thumbnails.png``.
 
     Returns the paths written, in order.
     """
+    from synchrony.export import export_annotations
     from synchrony.formats import write_csv, write_json
-    from synchrony.report.figures import save_figure, signals_with_mismatch, xcorr_heatmap
+    from synchrony.report.html import write_report
+    from synchrony.report.figures import (lag_plot, mismatch_thumbnails, save_figure, session_overview,
+                                          signals_with_mismatch, surrogate_distribution, xcorr_heatmap)
 
     out = Path(out_dir)
     written = [
@@ -357,27 +384,54 @@ def write_result(result: Result, out_dir) -> list[Path]:
         write_json(result.summary, out / "summary.json"),
     ]
     persons = result.summary["config"]["persons"]
+    end_s = float(result.signals.index[-1])
     if result.turns is not None:
         from synchrony.textgrid import turn_tiers, write_textgrid
 
         written.append(write_csv(result.turns, out / "turns.csv"))
         written.append(write_csv(result.turn_taking, out / "turn_taking.csv"))
         activity = {p: result.signals[p, "voice_active"] >= 0.5 for p in persons}
+        # Turns live on a finer clock and may end half a sample after the last signal.
+        turns_end = float(result.turns["end_s"].max()) if len(result.turns) else end_s
         written.append(write_textgrid(out / "voice.TextGrid", turn_tiers(result.turns, activity),
-                                      xmax_s=float(result.signals.index[-1])))
+                                      xmax_s=max(end_s, turns_end)))
+
+    def figure(fig, name):
+        save_figure(fig, out / name)
+        written.append(out / name)
+
     for pair, xc in result.xcorr_wide.items():
         feat_a, feat_b = pair.split("~")
         stem = pair.replace("~", "_vs_")
-        heat = xcorr_heatmap(xc, title=f"{pair}: windowed cross-correlation")
-        save_figure(heat, out / f"heatmap_{stem}.png")
+        figure(xcorr_heatmap(xc, title=f"{pair}: windowed cross-correlation"), f"heatmap_{stem}.png")
+        figure(lag_plot(xc, labels=persons, title=f"{pair}: synchrony by lag"), f"lag_{stem}.png")
+        test = result.summary["pairs"][pair]["test"]
+        figure(surrogate_distribution(test["observed"], result.surrogate_statistics[pair],
+                                      p_value=test["p_value"], title=f"{pair}: observed vs surrogates"),
+               f"surrogates_{stem}.png")
         spans = result.mismatch[result.mismatch["features"] == pair]
-        trace = signals_with_mismatch(result.signals[persons[0], feat_a],
-                                      result.signals[persons[1], feat_b], spans,
-                                      labels=persons, title=f"{pair} with mismatch spans",
-                                      ylabel=feat_a if feat_a == feat_b else "")
-        save_figure(trace, out / f"signals_{stem}.png")
-        written += [out / f"heatmap_{stem}.png", out / f"signals_{stem}.png"]
+        figure(signals_with_mismatch(result.signals[persons[0], feat_a], result.signals[persons[1], feat_b],
+                                     spans, episodes=result.episodes, labels=persons,
+                                     title=f"{pair} with mismatch spans",
+                                     ylabel=feat_a if feat_a == feat_b else ""),
+               f"signals_{stem}.png")
+    figure(session_overview(result.signals, persons=persons, mismatch=result.mismatch, episodes=result.episodes,
+                            title="Session overview"), "overview.png")
+    media = [path for path, _ in result.media]
+    written += export_annotations(out, mismatch=result.mismatch, turns=result.turns, episodes=result.episodes,
+                                  pairs=list(result.xcorr_wide), persons=persons, media=media or None,
+                                  duration_s=end_s)
+    videos = [(path, offset) for path, offset in result.media if Path(path).suffix.lower() not in _AUDIO_SUFFIXES]
+    if thumbnails and videos and len(result.mismatch):
+        path, offset = videos[0]
+        figure(mismatch_thumbnails(path, result.mismatch, offset_s=offset), "thumbnails.png")
+    # Last: the one offline page embeds the PNGs already written, nothing drawn twice.
+    written.append(write_report(result, out / "report.html",
+                                figures={p.stem: p for p in written if p.suffix == ".png"}))
     return written
+
+
+_AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".opus")
 
 
 def _concat(frames, columns):

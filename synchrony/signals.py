@@ -15,7 +15,7 @@ import pandas as pd
 from synchrony._validate import check_positive
 from synchrony.errors import ParameterError
 
-__all__ = ["build_signals", "to_flat", "from_flat"]
+__all__ = ["build_signals", "to_flat", "from_flat", "rate_of", "shared_features"]
 
 
 def build_signals(
@@ -115,6 +115,28 @@ def from_flat(flat: pd.DataFrame) -> pd.DataFrame:
     pairs = [tuple(c.split(".", 1)) if "." in c else (c, "") for c in data.columns]
     data.columns = pd.MultiIndex.from_tuples(pairs, names=["person", "feature"])
     return data
+
+
+def rate_of(signals: pd.DataFrame) -> float:
+    """Sampling rate (Hz) of Signals on a uniform clock, from its ``time_s`` index.
+
+    Rounded to 9 significant digits: times read from files carry float noise (rMEA's
+    ``k / 25`` gives 25.000000000000533 Hz) that must not change how many samples a
+    window in seconds holds.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rate_of(pd.DataFrame(index=pd.Index(np.arange(100) / 25, name="time_s")))
+    25.0
+    """
+    return float(f"{1.0 / float(np.median(np.diff(np.asarray(signals.index, dtype=float)))):.9g}")
+
+
+def shared_features(signals: pd.DataFrame, persons) -> list:
+    """Features both persons have, in the first person's order (quality flags left out)."""
+    a, b = persons
+    return [f for f in signals[a].columns if f in signals[b].columns and f != "face_detected"]
 
 
 def _bin_mean(values, bins, n_bins):

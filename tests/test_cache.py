@@ -60,3 +60,15 @@ def test_a_save_interrupted_before_its_manifest_is_not_trusted(tmp_path, monkeyp
         pass
     assert load_tracks(tmp_path, "k1") is None  # the old manifest was withdrawn first
     assert load_tracks(tmp_path, "k2") is None
+
+
+def test_atomic_files_get_ordinary_permissions(tmp_path):
+    """mkstemp makes owner-only (0600) files; results get what any new file gets."""
+    import stat
+
+    from synchrony import formats
+
+    path = formats.write_json({"a": 1}, tmp_path / "x.json")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~formats._UMASK
+    if formats._UMASK == 0o022:  # the usual umask: readable by group and others
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644

@@ -86,8 +86,20 @@ def test_demo_output_tables(demo_dir):
                 "leader_follower", "aggregates_fisher_z"} <= set(pair)
     assert summary["session"]["audio"] == "per-person channels"
     pngs = sorted(p.name for p in demo_dir.glob("*.png"))
-    assert "heatmap_head_motion_vs_head_motion.png" in pngs
-    assert "signals_head_motion_vs_head_motion.png" in pngs
+    for kind in ("heatmap", "signals", "lag", "surrogates"):
+        assert f"{kind}_head_motion_vs_head_motion.png" in pngs
+    assert "overview.png" in pngs and "thumbnails.png" not in pngs  # no pictures of people unless asked
+    assert (demo_dir / "report.html").stat().st_size > 100_000
+    # the annotation exports hold the mismatch spans, to the millisecond
+    import pympi
+
+    eaf = pympi.Elan.Eaf(str(demo_dir / "annotations.eaf"))
+    spans = mismatch[mismatch["features"] == "head_motion~head_motion"]
+    got = sorted(a[:2] for a in eaf.get_annotation_data_for_tier("mismatch head_motion~head_motion"))
+    assert got == sorted(zip((spans["start_s"] * 1000).round().astype(int), (spans["end_s"] * 1000).round().astype(int)))
+    assert eaf.media_descriptors[0]["RELATIVE_MEDIA_URL"].endswith("dyad_split.mp4")
+    events = pd.read_csv(demo_dir / "events.tsv", sep="\t")
+    assert (events["trial_type"] == "mismatch").sum() == len(mismatch)
     assert not list(demo_dir.glob(".*tmp"))  # no temporary files left behind
 
 
@@ -166,3 +178,17 @@ def test_analyze_signals_is_seeded():
     other = analyze_signals(sim.signals, config=AnalysisConfig(pairs=(("x", "x"),), n_surrogates=50, seed=6))
     assert other.summary["pairs"]["x~x"]["chance_peak_r"] != one.summary["pairs"]["x~x"]["chance_peak_r"]
     assert one.summary["pairs"]["x~x"]["median_peak_lag_s"] == pytest.approx(0.3)
+
+
+def test_thumbnails_only_when_asked(demo_dir, tmp_path):
+    """--thumbnails adds a frame strip at the mismatch spans (re-using the demo's cached
+    tracks, so nothing is extracted again)."""
+    import shutil
+
+    out = tmp_path / "with-thumbs"
+    shutil.copytree(demo_dir, out)
+    (out / "overview.png").unlink()
+    run = run_cli("analyze", SAMPLE, "--out", out, "--thumbnails")
+    assert run.returncode == 0, run.stderr
+    assert (out / "thumbnails.png").stat().st_size > 1000 and (out / "overview.png").exists()
+    assert (out / "mismatch.csv").read_bytes() == (demo_dir / "mismatch.csv").read_bytes()

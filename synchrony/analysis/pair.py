@@ -47,8 +47,9 @@ def analyze_pair(a: pd.Series, b: pd.Series, *, config, label: str, matching: bo
         None when no window has enough data; else ``xcorr`` (windows x lags, r),
         ``long`` (its long form), ``windows`` (one row per window), ``mismatch`` (spans),
         ``test`` (:func:`synchrony.analysis.stats.null_comparison` of the mean peak
-        Fisher z) and ``summary`` (JSON-ready headline numbers). Positive lag = B
-        follows A.
+        Fisher z), ``null_statistic`` (that statistic in each surrogate, shape
+        (n_surrogates,)) and ``summary`` (JSON-ready headline numbers). Positive lag =
+        B follows A.
     """
     settings = dict(window_s=config.window_s, step_s=config.step_s, max_lag_s=config.max_lag_s)
     xc = windowed_xcorr(a, b, config.rate_hz, fisher_z=False, **settings)
@@ -60,7 +61,8 @@ def analyze_pair(a: pd.Series, b: pd.Series, *, config, label: str, matching: bo
                            n_surrogates=config.n_surrogates, seed=config.seed, with_troughs=matching,
                            **settings)
     null, troughs = null if matching else (null, None)
-    test = null_comparison(float(mean_peak_z(peaks["peak_r"])), mean_peak_z(null))
+    null_statistic = mean_peak_z(null)
+    test = null_comparison(float(mean_peak_z(peaks["peak_r"])), null_statistic)
     active = window_activity(a.to_numpy(), b.to_numpy(), config.rate_hz, persons=config.persons,
                              active_fraction=config.active_fraction, **settings)
     active.index = peaks.index
@@ -92,7 +94,7 @@ def analyze_pair(a: pd.Series, b: pd.Series, *, config, label: str, matching: bo
     long.insert(0, "pair", label)
     long.insert(2, "window_end_s", np.round(long["window_start_s"] + config.window_s, 9))
     return {"xcorr": xc, "long": long, "windows": windows, "mismatch": spans, "test": test,
-            "summary": summary}
+            "null_statistic": null_statistic, "summary": summary}
 
 
 def _window_table(peaks, xc, z, null, active, label, config):
