@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["atomic_path", "write_csv", "write_json", "write_parquet"]
+__all__ = ["atomic_path", "json_ready", "write_csv", "write_json", "write_parquet"]
 
 # Read once at import: os.umask can only be read by setting it, which is not thread-safe.
 _UMASK = os.umask(0o022)
@@ -58,3 +60,20 @@ def write_parquet(df: pd.DataFrame, path, *, index: bool = False) -> Path:
     with atomic_path(path) as tmp:
         df.to_parquet(tmp, index=index, engine="pyarrow")
     return Path(path)
+
+
+def json_ready(obj):
+    """``obj`` with numpy scalars as Python ones and NaN/inf as None, recursively.
+
+    >>> json_ready({"r": np.float64(0.5), "n": np.int64(3), "p": float("nan"), "ok": [np.bool_(True)]})
+    {'r': 0.5, 'n': 3, 'p': None, 'ok': [True]}
+    """
+    if isinstance(obj, dict):
+        return {str(k): json_ready(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_ready(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,8 +16,9 @@ import pandas as pd
 
 from synchrony import __version__
 from synchrony.analysis.mismatch import MISMATCH_COLUMNS
-from synchrony.config import AnalysisConfig
-from synchrony.errors import MediaError
+from synchrony.config import DEFAULT_PAIRS, AnalysisConfig
+from synchrony.errors import InputFileError, MediaError, SynchronyError
+from synchrony.formats import json_ready
 from synchrony.signals import build_signals, to_flat
 
 __all__ = ["Result", "analyze", "analyze_signals", "write_result"]
@@ -193,7 +193,7 @@ def analyze(source, *, layout: str | None = None, config: AnalysisConfig | None 
     result.media = tuple(zip(session.videos, offsets)) + tuple((path, 0.0) for path in session.audio or ())
     if len(per_person_voice) == 2:
         result.turns, result.turn_taking, entrain = _turn_analysis(voices, session.persons, config)
-        result.summary["entrainment"] = _json_ready(entrain.to_dict(orient="records"))
+        result.summary["entrainment"] = json_ready(entrain.to_dict(orient="records"))
     if out_dir is not None:
         write_result(result, out_dir, thumbnails=thumbnails)
     return result
@@ -278,9 +278,15 @@ def analyze_signals(signals: pd.DataFrame, *, config: AnalysisConfig | None = No
     person_a, person_b = config.persons
     episodes = _episodes(episodes)
     pairs = [(fa, fb) for fa, fb in config.pairs if (person_a, fa) in signals and (person_b, fb) in signals]
+    skipped = []  # why each pair asked for was not analysed, for the error if none was
     for fa, fb in config.pairs:
         if (fa, fb) not in pairs:
-            log.info("pair %s~%s skipped: feature missing", fa, fb)
+            missing = [f"{p}.{f}" for p, f in ((person_a, fa), (person_b, fb)) if (p, f) not in signals]
+            skipped.append(f"{fa}~{fb}: {' and '.join(missing)} missing")
+            # Default pairs are skipped quietly when a session lacks a modality; pairs the
+            # user chose are not.
+            log.log(logging.INFO if config.pairs == DEFAULT_PAIRS else logging.WARNING,
+                    "pair %s skipped: %s", *skipped[-1].split(": ", 1))
     used = sorted({(person_a, fa) for fa, _ in pairs} | {(person_b, fb) for _, fb in pairs})
     if config.smooth_s or config.detrend or config.zscore or config.outlier_sd:
         signals = preprocess(signals, rate_hz=config.rate_hz, smooth_s=config.smooth_s, detrend=config.detrend,
@@ -291,9 +297,17 @@ def analyze_signals(signals: pd.DataFrame, *, config: AnalysisConfig | None = No
         out = analyze_pair(signals[person_a, feat_a], signals[person_b, feat_b], config=config, label=label,
                            matching=(feat_a, feat_b) in config.matching_pairs)
         if out is None:
-            log.warning("pair %s skipped: no window with enough data", label)
+            why = [f"column '{p}.{f}' " + ("has no values" if x.isna().all() else "is constant")
+                   for p, f in ((person_a, feat_a), (person_b, feat_b))
+                   for x in [signals[p, f]] if x.isna().all() or x.nunique() == 1]
+            skipped.append(f"{label}: " + (", ".join(why) or "no window with enough data"))
+            log.warning("pair %s skipped: %s", *skipped[-1].split(": ", 1))
         else:
             done[label] = out
+    if not done:
+        problem = "no feature pair could be analysed (" + "; ".join(skipped or ["no pairs asked for"]) + ")"
+        files = (session or {}).get("files") or []
+        raise InputFileError(files[0], problem) if files else SynchronyError(problem)
 
     xcorr = _concat([d["long"] for d in done.values()], ["pair", "window_start_s", "window_end_s", "lag_s", "r"])
     windows = _concat([d["windows"] for d in done.values()], WINDOW_COLUMNS)
@@ -314,7 +328,7 @@ def analyze_signals(signals: pd.DataFrame, *, config: AnalysisConfig | None = No
     if episodes is not None:
         windows, mismatch, summary["episodes"] = _by_episode(windows, mismatch, episodes, config)
     return Result(signals=signals, xcorr=xcorr, windows=windows, mismatch=mismatch, stats=stats,
-                  summary=_json_ready(summary), xcorr_wide={label: d["xcorr"] for label, d in done.items()},
+                  summary=json_ready(summary), xcorr_wide={label: d["xcorr"] for label, d in done.items()},
                   surrogate_statistics={label: d["null_statistic"] for label, d in done.items()},
                   episodes=episodes)
 
@@ -439,14 +453,3 @@ def _concat(frames, columns):
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
 
-def _json_ready(obj):
-    """Replace NaN/inf by None and numpy scalars by Python ones, recursively."""
-    if isinstance(obj, dict):
-        return {str(k): _json_ready(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_ready(v) for v in obj]
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return float(obj) if math.isfinite(obj) else None
-    return obj

@@ -5,12 +5,14 @@ person and feature), rMEA/MEA motion-energy text files (two whitespace-separated
 columns after a header line, 25 Hz by default) and OpenFace 2.x CSVs (one per person).
 Every problem with a file is a one-line :class:`~synchrony.errors.InputFileError` that
 names the file: a missing column, a non-numeric cell, a time column that goes
-backwards, files of unequal length.
+backwards, files of unequal length. A column with no value at all is kept as missing
+data (NaN) and logged as a warning naming the file and column.
 """
 
 from __future__ import annotations
 
 import csv
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,6 +25,8 @@ from synchrony.errors import InputFileError, ParameterError
 from synchrony.signals import build_signals
 
 __all__ = ["load_signals", "read_rmea", "read_table", "read_openface", "OPENFACE_FEATURES"]
+
+log = logging.getLogger(__name__)
 
 #: OpenFace 2.x columns kept by :func:`read_openface`, with their feature names here.
 OPENFACE_FEATURES = {
@@ -143,6 +147,9 @@ def read_table(path, *, rate_hz: float | None = None, time_column: str | None = 
     if missing:
         raise InputFileError(path, f"missing column {missing[0]!r} (columns: {', '.join(map(str, table.columns[:8]))})")
     data = _numeric(table[list(columns)], path)
+    for col in data.columns[data.isna().all().to_numpy()]:
+        # Kept (missing data is NaN, never dropped), but its pairs will be skipped.
+        log.warning("%s: column %r has no values (every cell is empty or NaN)", path, col)
     if time_column is None:
         index = pd.Index(np.round(np.arange(len(data)) / check_positive(rate_hz, "rate_hz", func), 9),
                          name="time_s")

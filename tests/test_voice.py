@@ -429,3 +429,13 @@ def test_attribution_checks_inputs(args, name):
     with pytest.raises(ParameterError, match=f"'{name}' parameter of attribute_speaker"):
         attribute_speaker(*args)
 
+
+
+def test_dead_microphone_is_named_in_a_warning(caplog):
+    """A channel of exact zeros (a dead or unplugged mic) is reported, not left to show up
+    later as a pair with no data; the other channel is analysed as usual."""
+    with caplog.at_level(logging.WARNING, logger="synchrony"):
+        frames = voice_tracks(track(tone(0.5, 1.0), np.zeros(SR)), persons=("parent", "infant"))
+    assert "channel 2 of 2 (infant) is silent throughout" in caplog.text and "synthetic.wav" in caplog.text
+    assert not frames["infant"]["voice_active"].any()
+    assert (frames["parent"]["intensity_db"] > frames["infant"]["intensity_db"] + 20).all()

@@ -183,7 +183,8 @@ def voice_tracks(track, *, persons=("A", "B"), frame_rate_hz=100.0, floor_hz=Non
     :func:`synchrony.extract.pitch.pitch_track`, activity from
     :func:`synchrony.extract.vad.voice_activity` (which uses both). Pitch is kept only
     inside voice activity: a voiced frame outside it is background (hum, a partner's voice
-    leaking into this microphone) rather than this person speaking.
+    leaking into this microphone) rather than this person speaking. A channel of digital
+    silence (every sample 0: a dead microphone) is logged as a warning naming the file.
 
     Parameters
     ----------
@@ -278,6 +279,13 @@ def voice_tracks(track, *, persons=("A", "B"), frame_rate_hz=100.0, floor_hz=Non
         actives = [drop_short_runs(a & ok, frame_rate_hz=float(frame_rate_hz))
                    for a, ok in zip(actives, loud_enough)]
 
+    for i, (label, channel) in enumerate(zip(labels, samples)):
+        # A dead microphone or a camera with its audio off records digital silence: the
+        # voice columns are then flat, and the user must know why their pairs are missing.
+        if not np.any(channel):
+            log.warning("%s: audio channel %d of %d (%s) is silent throughout (every sample is 0): "
+                        "no voice for %s", track.path, i + 1, len(labels), label,
+                        "the dyad" if label == "mixed" else label)
     out = {}
     for label, level, pitch, active in zip(labels, levels, pitches, actives):
         voiced = pitch["voiced"].to_numpy() & active
