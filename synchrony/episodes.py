@@ -18,7 +18,6 @@ import csv
 import io
 import numbers
 import os
-import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -370,69 +369,26 @@ def _read_text(path: Path):
 
 
 def _read_eaf(path: Path, tier):
-    try:
-        root = ET.parse(path).getroot()
-    except ET.ParseError as err:
-        raise InputFileError(path, f"is not well-formed XML ({err})") from None
-    if root.tag != "ANNOTATION_DOCUMENT":
-        raise InputFileError(path, f"is not an ELAN file (root element <{root.tag}>)")
-    slots = {}
-    for slot in root.iter("TIME_SLOT"):
-        value = slot.get("TIME_VALUE")
-        try:
-            slots[slot.get("TIME_SLOT_ID")] = None if value is None else float(value) / 1000.0
-        except ValueError:
-            raise InputFileError(path, f"time slot {slot.get('TIME_SLOT_ID')!r} has a "
-                                 f"non-numeric TIME_VALUE {value!r}") from None
-    aligned = {a.get("ANNOTATION_ID"): a for a in root.iter("ALIGNABLE_ANNOTATION")}
-    refs = {a.get("ANNOTATION_ID"): a for a in root.iter("REF_ANNOTATION")}
+    # coding.py builds on this module (its events become episodes), so import it here.
+    from synchrony.coding import read_eaf_tiers
 
-    def times(ann):
-        seen = set()
-        while ann.tag == "REF_ANNOTATION":  # a reference annotation spans its parent
-            ann_id, parent = ann.get("ANNOTATION_ID"), ann.get("ANNOTATION_REF")
-            seen.add(ann_id)
-            ann = aligned.get(parent) or refs.get(parent)
-            if ann is None or parent in seen:
-                raise InputFileError(path, f"annotation {ann_id!r} refers to a missing or "
-                                     f"circular annotation {parent!r}")
-        out = []
-        for ref in ("TIME_SLOT_REF1", "TIME_SLOT_REF2"):
-            slot = ann.get(ref)
-            if slot not in slots:
-                raise InputFileError(path, f"annotation {ann.get('ANNOTATION_ID')!r} uses an "
-                                     f"unknown time slot {slot!r}")
-            if slots[slot] is None:
-                raise InputFileError(path, f"annotation {ann.get('ANNOTATION_ID')!r} uses the "
-                                     f"unaligned time slot {slot!r}; align it in ELAN")
-            out.append(slots[slot])
-        return out
-
-    tiers = {}
-    for element in root.findall("TIER"):
-        labelled = []
-        for ann in element.iter():
-            if ann.tag in ("ALIGNABLE_ANNOTATION", "REF_ANNOTATION"):
-                label = (ann.findtext("ANNOTATION_VALUE") or "").strip()
-                if label:
-                    labelled.append((label, ann))
-        tiers[element.get("TIER_ID", "")] = labelled
-    chosen = _choose_tier(path, tiers, tier, point_tiers=())
-    return [(label, *times(ann), f"annotation {ann.get('ANNOTATION_ID')}")
-            for label, ann in tiers[chosen]]
+    return _pick(path, read_eaf_tiers(path), tier, point_tiers=())
 
 
 def _read_textgrid(path: Path, tier):
     grid = read_textgrid(path)  # raises InputFileError naming the file itself
     intervals = {name: frame for name, frame in grid.tiers.items() if "start_s" in frame}
     points = [name for name in grid.tiers if name not in intervals]
+    return _pick(path, intervals, tier, point_tiers=points)
+
+
+def _pick(path, frames: dict, tier, point_tiers):
+    """The labelled intervals of the chosen tier: (label, start_s, end_s, where)."""
     labelled = {name: [(str(text).strip(), lo, hi, f"interval {lo:g}-{hi:g} s")
-                       for lo, hi, text in frame[["start_s", "end_s", "text"]]
-                       .itertuples(index=False)
+                       for lo, hi, text in frame[["start_s", "end_s", "text"]].itertuples(index=False)
                        if str(text).strip()]
-                for name, frame in intervals.items()}
-    chosen = _choose_tier(path, labelled, tier, point_tiers=points)
-    return labelled[chosen]
+                for name, frame in frames.items()}
+    return labelled[_choose_tier(path, labelled, tier, point_tiers=point_tiers)]
 
 
 def _choose_tier(path, tiers: dict, tier, point_tiers):
