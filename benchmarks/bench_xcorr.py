@@ -1,11 +1,22 @@
 """Benchmark ``synchrony.windowed_xcorr`` against the reference loop.
 
-Measures, on a 10-minute 25 Hz pair with rMEA's settings (window 30 s, step 10 s,
-max lag 5 s):
+Issue #5's acceptance run: rMEA's windowing (lag 5 s, window 30 s, increment 10 s,
+Fisher z, 25 Hz) on
 
-* median wall time of ``windowed_xcorr`` (the sliding-sum kernel) and of
-  ``reference_xcorr`` (the plain loop in ``tests/xcorr_reference.py``) on the same input,
-  and their ratio loop/kernel measured in the same run;
+* all twenty real rMEA dyads (``/work/shared/reference/rmea/{normal,dropout}/*.txt``,
+  read with ``synchrony.readers.read_rmea``): median wall time of one pass over the
+  twenty, against the target of 0.05 s on one core;
+* 200 pseudo-dyads: (A of dyad i, B of dyad j), i != j, drawn with a fixed seed from
+  all 380 cross-session pairings, each pair cut to the shorter length;
+* the reference loop (``reference_xcorr`` in ``tests/xcorr_reference.py``) on a subset
+  of each, timed in the same run, interleaved, for the ratio loop / kernel; and the
+  largest difference in r between the two (all twenty dyads, the pseudo-dyad subset).
+
+Then, on a 10-minute 25 Hz pair with the same settings:
+
+* median wall time of ``windowed_xcorr`` (the block-sum kernel) and of
+  ``reference_xcorr`` on the same input, and their ratio loop/kernel measured in the
+  same run;
 * the largest absolute difference in r between the two (and whether their NaN cells
   and valid-pair counts agree);
 * peak memory of one kernel call (tracemalloc peak: Python and NumPy allocations made
@@ -13,12 +24,14 @@ max lag 5 s):
 * scaling of the kernel time with window length (10 / 30 / 60 s) and with recording
   length (10 / 20 / 40 min).
 
-Inputs: simulated AR(1)-ish data with ~5 % NaNs (seeded), and the real rMEA dyad
+Inputs there: simulated AR(1)-ish data with ~5 % NaNs (seeded), and the real rMEA dyad
 ``/work/shared/reference/rmea/normal/200_01.txt`` (skipped, with a message, if absent).
 
-BLAS and OpenMP thread pools are pinned to one thread (env vars set before NumPy is
-imported, plus threadpoolctl when it is installed). ``OPENBLAS_CORETYPE`` is left as
-found and only reported.
+One core: BLAS and OpenMP thread pools are pinned to one thread (env vars set before
+NumPy is imported, plus threadpoolctl when it is installed), so everything runs in one
+thread; ``--cpu N`` also pins the process to CPU N (``os.sched_setaffinity``).
+``OPENBLAS_CORETYPE`` is left as found and only reported. The load average is recorded
+at start and end: the machine may be shared.
 
 Run from the repository root::
 
@@ -64,6 +77,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import synchrony  # noqa: E402
 from synchrony import windowed_xcorr  # noqa: E402
+from synchrony.readers import read_rmea  # noqa: E402
 from xcorr_reference import reference_xcorr  # noqa: E402
 
 try:
@@ -79,6 +93,10 @@ MINUTES = 10
 SEED = 20240501
 NAN_SHARE = 0.05
 RMEA_FILE = Path("/work/shared/reference/rmea/normal/200_01.txt")
+RMEA_DIR = Path("/work/shared/reference/rmea")
+PSEUDO_DYADS = 200
+PSEUDO_SEED = 20240505
+TARGET_S = 0.05  # issue #5: the twenty dyads in under 0.05 s on one core
 README = HERE / "README.md"
 START = "<!-- bench_xcorr results: start (written by bench_xcorr.py --write) -->"
 END = "<!-- bench_xcorr results: end -->"
@@ -221,6 +239,87 @@ def compare(name, a, b, kernel_repeats, loop_repeats):
     }
 
 
+def rmea_dyads(rmea_dir: Path):
+    """The real dyads (file name, Signals) in file-name order within each folder."""
+    return [(path, read_rmea(path)) for path in sorted(rmea_dir.glob("*/*.txt"))]
+
+
+def pseudo_pairs(signals, n_pairs=PSEUDO_DYADS, seed=PSEUDO_SEED):
+    """(label, a, b): A of dyad i with B of dyad j, i != j, drawn without replacement
+    from all cross-session pairings with a fixed seed, both cut to the shorter length."""
+    pairings = [(i, j) for i in range(len(signals)) for j in range(len(signals)) if i != j]
+    chosen = np.random.default_rng(seed).choice(len(pairings), size=n_pairs, replace=False)
+    pairs = []
+    for k in chosen:
+        i, j = pairings[k]
+        a, b = signals[i]["A", "motion_energy"], signals[j]["B", "motion_energy"]
+        n = min(len(a), len(b))
+        pairs.append((f"A{i}~B{j}", a.iloc[:n], b.iloc[:n]))
+    return pairs, len(pairings)
+
+
+def _rmea_xcorr(a, b, fisher_z=True):
+    """rMEA's windowing, as a user calls it (Series from read_rmea, Fisher z)."""
+    return windowed_xcorr(a, b, RATE_HZ, window_s=WINDOW_S, step_s=STEP_S,
+                          max_lag_s=MAX_LAG_S, fisher_z=fisher_z)
+
+
+def _loop(a, b):
+    n_win, n_step, n_lag = (int(round(x * RATE_HZ)) for x in (WINDOW_S, STEP_S, MAX_LAG_S))
+    return reference_xcorr(np.asarray(a, float), np.asarray(b, float), n_win, n_step, n_lag)
+
+
+def acceptance(dyads, pseudo, repeats, loop_pairs, loop_repeats):
+    """Issue #5: the twenty dyads and the pseudo-dyads with rMEA's settings, and the
+    reference loop on the first ``loop_pairs`` of each, all timed in one interleaved
+    sequence. Agreement with the loop: all dyads, the timed pseudo-dyad subset."""
+    real = [(path.stem, sig["A", "motion_energy"], sig["B", "motion_energy"])
+            for path, sig in dyads]
+    loop_out = {}
+
+    def run_kernel(pairs):
+        return lambda: [_rmea_xcorr(a, b) for _, a, b in pairs]
+
+    def run_loop(pairs):
+        def run():
+            for label, a, b in pairs:
+                loop_out[label] = _loop(a, b)[0]
+        return run
+
+    workloads = [("real", real), ("pseudo", pseudo)]
+    fns, reps = [], []
+    for _, pairs in workloads:
+        fns += [run_kernel(pairs), run_kernel(pairs[:loop_pairs]), run_loop(pairs[:loop_pairs])]
+        reps += [repeats, repeats, loop_repeats]
+    for fn in fns[::3]:
+        fn()  # warm-up (imports, BLAS start-up, first allocations)
+    wall, cpu = _interleaved_times(fns, reps)
+
+    rows = []
+    for k, (name, pairs) in enumerate(workloads):
+        all_w, sub_w, loop_w = wall[3 * k : 3 * k + 3]
+        all_c = cpu[3 * k]
+        # Agreement in r (no Fisher z): every real dyad, the timed pseudo-dyad subset.
+        checked = pairs if name == "real" else pairs[:loop_pairs]
+        diffs, nan_agree = [], True
+        for label, a, b in checked:
+            ref = loop_out[label] if label in loop_out else _loop(a, b)[0]
+            r = _rmea_xcorr(a, b, fisher_z=False).to_numpy()
+            nan_agree &= bool(np.array_equal(np.isnan(r), np.isnan(ref)))
+            both = np.isfinite(r) & np.isfinite(ref)
+            diffs.append(float(np.max(np.abs(r[both] - ref[both]))) if both.any() else 0.0)
+        shape = _rmea_xcorr(pairs[0][1], pairs[0][2]).shape
+        sub_per = float(np.median(sub_w)) / loop_pairs
+        loop_per = float(np.median(loop_w)) / loop_pairs
+        rows.append({
+            "name": name, "pairs": len(pairs), "samples": {len(a) for _, a, _ in pairs},
+            "shape": shape, "wall": all_w, "cpu": all_c, "sub_per": sub_per,
+            "loop_per": loop_per, "ratio": loop_per / sub_per, "checked": len(checked),
+            "max_diff": max(diffs), "nan_agree": nan_agree,
+        })
+    return rows
+
+
 def scaling(kernel_repeats):
     """Kernel time for window 10 / 30 / 60 s (10 min) and length 10 / 20 / 40 min (30 s).
 
@@ -279,7 +378,58 @@ def _mib(nbytes):
     return f"{nbytes / 1024**2:,.1f} MiB"
 
 
-def render(info, results, skipped, scale_rows, kernel_repeats, loop_repeats, load_end):
+def render_acceptance(rows, n_pairings, args):
+    out = []
+    real = next(row for row in rows if row["name"] == "real")
+    med = float(np.median(real["wall"]))
+    verdict = "**met**" if med < TARGET_S else "**not met**"
+    out.append(
+        f"**Issue #5 acceptance** — rMEA's windowing (lag {MAX_LAG_S:g} s, window "
+        f"{WINDOW_S:g} s, increment {STEP_S:g} s, Fisher z, {RATE_HZ:g} Hz) through the "
+        f"public call, `windowed_xcorr(a, b, 25, window_s=30, step_s=10, max_lag_s=5)` on "
+        f"the Series that `synchrony.readers.read_rmea` gives (validation, Fisher z and the "
+        f"pandas output included). One run = one pass over all pairs of the workload; "
+        f"median of {args.repeats} runs after one untimed warm-up. Pseudo-dyads: A of "
+        f"dyad i with B of dyad j, i != j, {args.pseudo_dyads} drawn without replacement "
+        f"from all {n_pairings} cross-session pairings (seed {args.pseudo_seed}), each cut "
+        f"to the shorter length. Loop = `reference_xcorr` (`tests/xcorr_reference.py`, "
+        f"r and counts, no Fisher z) on the first {args.loop_pairs} pairs of each "
+        f"workload, median of {args.loop_repeats} runs; the kernel is timed on the same "
+        f"pairs, and all runs of the six timings are interleaved in one sequence, so the "
+        f"ratio compares medians from the same run. Max abs diff: r from "
+        f"`windowed_xcorr(..., fisher_z=False)` against the loop, over cells where both "
+        f"are finite (every real dyad; the pseudo-dyads the loop ran on)."
+    )
+    out.append("")
+    out.append(
+        "| workload | pairs | samples per pair | windows × lags | kernel wall, median "
+        "(min–max) | per pair | kernel CPU median | loop per pair | loop / kernel "
+        "(same pairs) | max abs diff r (pairs checked) | NaN cells agree |"
+    )
+    out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    names = {"real": "rMEA dyads (real)", "pseudo": "pseudo-dyads"}
+    for row in rows:
+        wall = float(np.median(row["wall"]))
+        samples = ", ".join(f"{n:,}" for n in sorted(row["samples"]))
+        out.append(
+            f"| {names[row['name']]} | {row['pairs']} | {samples} "
+            f"| {row['shape'][0]} × {row['shape'][1]} "
+            f"| **{_ms(wall)}** ({_span((min(row['wall']), max(row['wall'])))}) "
+            f"| {wall / row['pairs'] * 1e3:.2f} ms | {_ms(float(np.median(row['cpu'])))} "
+            f"| {_ms(row['loop_per'])} | {row['ratio']:,.0f}× "
+            f"| {row['max_diff']:.1e} ({row['checked']}) "
+            f"| {'yes' if row['nan_agree'] else 'NO'} |"
+        )
+    out.append("")
+    out.append(
+        f"Target (issue #5): the twenty dyads in under {TARGET_S * 1e3:.0f} ms on one core: "
+        f"{verdict} ({_ms(med)} median wall, {_ms(float(np.median(real['cpu'])))} CPU)."
+    )
+    return out
+
+
+def render(info, acc_rows, n_pairings, args, results, skipped, scale_rows, load_end):
+    kernel_repeats, loop_repeats = args.repeats, args.loop_repeats
     out = []
     pinned = (
         "`OMP_NUM_THREADS`, `OPENBLAS_NUM_THREADS`, `MKL_NUM_THREADS`, ... = 1 set before "
@@ -293,13 +443,15 @@ def render(info, results, skipped, scale_rows, kernel_repeats, loop_repeats, loa
         f"(`/proc/cpuinfo` model name), {info['mem']} RAM",
         f"- Python {info['python']}, NumPy {info['numpy']}, pandas {info['pandas']}",
         f"- BLAS: {info['blas']}",
-        f"- Threads: one ({pinned})",
+        f"- Threads: one ({pinned}); process {info['affinity']}",
         f"- `OPENBLAS_CORETYPE`: {info['coretype']} (reported only, never changed)",
         f"- synchrony: commit {info['commit']}",
         f"- Load average (1/5/15 min): {info['load']} at start, {load_end} at end "
         f"(well above 0 means other processes shared the machine)",
         "",
     ]
+    if acc_rows:
+        out += render_acceptance(acc_rows, n_pairings, args) + [""]
     out.append(
         f"**Kernel vs reference loop** — {MINUTES} min at {RATE_HZ:g} Hz, window "
         f"{WINDOW_S:g} s, step {STEP_S:g} s, max lag {MAX_LAG_S:g} s. Kernel = "
@@ -364,7 +516,7 @@ def render(info, results, skipped, scale_rows, kernel_repeats, loop_repeats, loa
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--repeats", type=int, default=7, help="timed runs of the kernel (default 7)"
+        "--repeats", type=int, default=9, help="timed runs of the kernel (default 9)"
     )
     parser.add_argument(
         "--loop-repeats", type=int, default=3, help="timed runs of the reference loop (default 3)"
@@ -373,16 +525,57 @@ def main(argv=None):
         "--rmea-file", type=Path, default=RMEA_FILE, help=f"real dyad (default {RMEA_FILE})"
     )
     parser.add_argument(
+        "--rmea-dir", type=Path, default=RMEA_DIR,
+        help=f"folder with the rMEA dyads in subfolders (default {RMEA_DIR})",
+    )
+    parser.add_argument(
+        "--pseudo-dyads", type=int, default=PSEUDO_DYADS,
+        help=f"pseudo-dyads drawn (default {PSEUDO_DYADS})",
+    )
+    parser.add_argument(
+        "--pseudo-seed", type=int, default=PSEUDO_SEED,
+        help=f"seed of the pseudo-dyad draw (default {PSEUDO_SEED})",
+    )
+    parser.add_argument(
+        "--loop-pairs", type=int, default=4,
+        help="pairs of each acceptance workload the reference loop runs on (default 4)",
+    )
+    parser.add_argument(
+        "--cpu", type=int, default=None,
+        help="pin the process to this CPU (default: not pinned; it is single-threaded "
+        "either way, and unpinned the scheduler can move it off a busy core)",
+    )
+    parser.add_argument(
         "--write", action="store_true", help=f"also update the results section of {README}"
     )
     args = parser.parse_args(argv)
-    if args.repeats < 1 or args.loop_repeats < 1:
-        parser.error("--repeats and --loop-repeats must be at least 1")
+    if min(args.repeats, args.loop_repeats, args.loop_pairs, args.pseudo_dyads) < 1:
+        parser.error("--repeats, --loop-repeats, --loop-pairs and --pseudo-dyads must be >= 1")
 
+    allowed = sorted(os.sched_getaffinity(0))
+    if args.cpu is not None and args.cpu not in allowed:
+        parser.error(f"--cpu {args.cpu}: this process may use CPUs {allowed}")
     info = machine()  # before threadpool_limits, so it reports what the env vars gave
+    if args.cpu is None:
+        info["affinity"] = f"not pinned (its one thread runs on one of {len(allowed)} CPUs)"
+    else:
+        info["affinity"] = f"pinned to CPU {args.cpu} (`os.sched_setaffinity`, `--cpu`)"
+        os.sched_setaffinity(0, {args.cpu})
     limiter = threadpool_limits(limits=1) if threadpool_limits else None
+    acc_rows, n_pairings = [], 0
     try:
         print(f"synchrony from {Path(synchrony.__file__).parent}", file=sys.stderr)
+        dyads = rmea_dyads(args.rmea_dir)
+        if len(dyads) >= 2:
+            signals = [sig for _, sig in dyads]
+            pseudo, n_pairings = pseudo_pairs(signals, args.pseudo_dyads, args.pseudo_seed)
+            print(f"benchmarking: {len(dyads)} rMEA dyads and {len(pseudo)} pseudo-dyads ...",
+                  file=sys.stderr)
+            acc_rows = acceptance(dyads, pseudo, args.repeats, args.loop_pairs,
+                                  args.loop_repeats)
+        else:
+            print(f"skipping the rMEA acceptance run: no dyads in {args.rmea_dir}",
+                  file=sys.stderr)
         results, skipped = [], []
         n = int(MINUTES * 60 * RATE_HZ)
         a, b = simulated_pair(n)
@@ -413,10 +606,10 @@ def main(argv=None):
     finally:
         if limiter is not None:
             limiter.restore_original_limits()
+        os.sched_setaffinity(0, allowed)
 
-    section = render(
-        info, results, skipped, scale_rows, args.repeats, args.loop_repeats, load_average()
-    )
+    section = render(info, acc_rows, n_pairings, args, results, skipped, scale_rows,
+                     load_average())
     print(section)
     if args.write:
         write_section(README, START, END, section)

@@ -144,3 +144,131 @@ def test_accuracy_on_quiet_windows_between_bursts():
     xc = windowed_xcorr(a, b, 25, window_s=4, step_s=1, max_lag_s=1, fisher_z=False)
     ref, _ = reference_xcorr(a, b, 100, 25, 25)
     np.testing.assert_allclose(xc.to_numpy(), ref, atol=1e-10, rtol=0, equal_nan=True)
+
+
+# --- the kernel's paths (issue #5: faster kernel, same answers) -------------------------
+# Each test below checks one path of synchrony.analysis.xcorr's kernel against the
+# reference loop (tests/xcorr_reference.py) and shows, with a spy on the private step,
+# that its data really reach that path.
+
+
+def _spy(monkeypatch, name):
+    """Count the calls of one private kernel step."""
+    from synchrony.analysis import xcorr as module
+
+    calls = []
+    real = getattr(module, name)
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, spy)
+    return calls
+
+
+def _plateaus(rng, n, nan_share=0.0):
+    """Quiet plateaus (noise SD 1) at levels spread over 0..10,000: most windows sit far
+    from the series median relative to their own spread, the ill-conditioned case."""
+    x = np.repeat(rng.uniform(0, 1e4, n // 100), 100) + rng.standard_normal(n)
+    x[rng.random(n) < nan_share] = np.nan
+    return x
+
+
+@pytest.mark.parametrize("n_win, n_step, n_lag, nan_share, two_pass", [
+    (40, 20, 10, 0.0, False),   # shifted copies of the windows suffice
+    (40, 20, 10, 0.05, False),  # the same with missing samples (masked sums)
+    (20, 10, 30, 0.0, True),    # lags beyond the window: some cells need two-pass
+])
+def test_ill_conditioned_windows_match_reference(monkeypatch, n_win, n_step, n_lag,
+                                                 nan_share, two_pass):
+    rng = np.random.default_rng(7)
+    a, b = _plateaus(rng, 1200, nan_share), _plateaus(rng, 1200, nan_share)
+    shifted = _spy(monkeypatch, "_shifted_row_sums")
+    direct = _spy(monkeypatch, "_direct_cells")
+    xc, counts = windowed_xcorr(a, b, 10.0, window_s=n_win / 10, step_s=n_step / 10,
+                                max_lag_s=n_lag / 10, fisher_z=False, return_counts=True)
+    ref, ref_counts = reference_xcorr(a, b, n_win, n_step, n_lag)
+    np.testing.assert_array_equal(np.isnan(xc.to_numpy()), np.isnan(ref))
+    np.testing.assert_allclose(xc.to_numpy(), ref, atol=1e-10, rtol=0, equal_nan=True)
+    np.testing.assert_array_equal(counts.to_numpy(), ref_counts)
+    assert shifted and bool(direct) == two_pass
+
+
+def test_real_dyad_with_ill_conditioned_windows(reference_dir, monkeypatch):
+    """rMEA's 203_01: the patient's quiet windows lie far below the series median."""
+    data = np.loadtxt(reference_dir / "rmea" / "normal" / "203_01.txt", skiprows=1)
+    a, b = data[:, 0], data[:, 1]
+    shifted = _spy(monkeypatch, "_shifted_row_sums")
+    xc = windowed_xcorr(a, b, 25.0, window_s=30, step_s=10, max_lag_s=5, fisher_z=False)
+    ref, _ = reference_xcorr(a, b, 750, 250, 125)
+    np.testing.assert_allclose(xc.to_numpy(), ref, atol=1e-10, rtol=0)
+    assert shifted
+
+
+@pytest.mark.parametrize("use_blas", [True, False])
+def test_lags_longer_than_the_window_without_missing_data(monkeypatch, use_blas):
+    """Blocks of 16 samples (BLAS dot products, or einsum as on NumPy < 2) and lags up
+    to 40 samples beyond a 32-sample window (the lagged sums' van Herk path)."""
+    from synchrony.analysis import xcorr as module
+
+    if not use_blas:
+        monkeypatch.setattr(module, "_vecdot", None)
+    rng = np.random.default_rng(3)
+    a = np.cumsum(rng.standard_normal(800))
+    b = np.roll(a, 12) + rng.standard_normal(800)
+    xc = windowed_xcorr(a, b, 10.0, window_s=3.2, step_s=1.6, max_lag_s=4.0, fisher_z=False)
+    ref, _ = reference_xcorr(a, b, 32, 16, 40)
+    np.testing.assert_allclose(xc.to_numpy(), ref, atol=1e-10, rtol=0)
+    assert xc.iloc[:, 40 + 12].mean() > 0.5  # the planted lag (+1.2 s) stands out
+
+
+@pytest.mark.parametrize("nan_share", [0.0, 0.1])
+def test_long_recordings_are_done_in_stretches(monkeypatch, nan_share):
+    """A small working-array cap splits the windows into stretches; the answer is the
+    same as in one pass and as the reference loop, and so are the counts."""
+    from synchrony.analysis import xcorr as module
+
+    rng = np.random.default_rng(11)
+    a = np.cumsum(rng.standard_normal(6000))
+    b = np.roll(a, 7) + 3 * rng.standard_normal(6000)
+    for x in (a, b):
+        x[rng.random(x.size) < nan_share] = np.nan
+    kwargs = dict(window_s=6.0, step_s=2.0, max_lag_s=3.0, fisher_z=False, return_counts=True)
+    whole, whole_counts = windowed_xcorr(a, b, 10.0, **kwargs)
+    stretches = _spy(monkeypatch, "_stretch")
+    monkeypatch.setattr(module, "_MAX_BLOCK_CELLS", 600)
+    parts, part_counts = windowed_xcorr(a, b, 10.0, **kwargs)
+    assert len(stretches) > 10
+    np.testing.assert_allclose(parts.to_numpy(), whole.to_numpy(), atol=1e-12, rtol=0)
+    np.testing.assert_array_equal(part_counts.to_numpy(), whole_counts.to_numpy())
+    ref, ref_counts = reference_xcorr(a, b, 60, 20, 30)
+    np.testing.assert_allclose(parts.to_numpy(), ref, atol=1e-10, rtol=0, equal_nan=True)
+    np.testing.assert_array_equal(part_counts.to_numpy(), ref_counts)
+
+
+def test_working_memory_does_not_grow_with_length(monkeypatch):
+    """Beyond one stretch, 16 times the recording needs no more working memory: what
+    the kernel allocates and frees again, besides its standardised copy of the input
+    and that copy's missing-sample mask (tracemalloc: peak minus what is still held)."""
+    import tracemalloc
+
+    from synchrony.analysis import xcorr as module
+
+    monkeypatch.setattr(module, "_MAX_BLOCK_CELLS", 4096)
+
+    def working_mib(n):
+        rng = np.random.default_rng(0)
+        a = rng.standard_normal(n)
+        b = np.roll(a, 5) + rng.standard_normal(n)
+        tracemalloc.start()
+        try:
+            result = module._xcorr_kernel(a, b, 250, 100, 50)  # held: the outputs
+            held, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert result[0].shape == ((n - 300) // 100 + 1, 101)
+        return (peak - held - 2 * n * 9) / 2**20
+
+    short, long_ = working_mib(15_000), working_mib(240_000)
+    assert long_ < 1.1 * short + 0.01, (short, long_)
