@@ -65,9 +65,11 @@ def windowed_xcorr(
     fits in the series are computed.
 
     Missing samples (NaN) are deleted pairwise at each lag. A cell is NaN when more than
-    half of either side's ``W`` samples are missing (rMEA's rule), or when either side is
+    half of either side's ``W`` samples at that lag are missing, or when either side is
     constant over the valid pairs (variance below ``CONSTANT_TOLERANCE`` times that
-    side's overall variance).
+    side's overall variance). (rMEA applies its half-missing rule once per window, to
+    each person's whole window-plus-lag segment, so with gaps a few cells differ; with
+    no missing samples the two agree to 1e-13, see ``tests/test_aggregates.py``.)
 
     Parameters
     ----------
@@ -208,7 +210,7 @@ def _xcorr_kernel(a, b, n_win, n_step, n_lag):
         _stretch(both[:, lo:hi], r[w0:w1], counts[w0:w1], n_win, n_step, block, n_lag)
 
     if any_missing:
-        # rMEA's rule: a side with more than half of its window missing gives no value.
+        # After rMEA's rule, per lag: a side with more than half of its window missing gives no value.
         starts = np.arange(n_windows) * n_step
         lags = np.arange(-n_lag, n_lag + 1)
         miss_a = _missing_in_window(missing[0], starts[:, None] + np.maximum(-lags, 0), n_win)
