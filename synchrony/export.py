@@ -110,7 +110,9 @@ def annotation_tiers(*, mismatch=None, turns=None, episodes=None, pairs=None,
     -------
     dict of str to pandas.DataFrame
         In this order: ``"episodes"``, ``"turns <person>"`` per person, ``"mismatch
-        <pair>"`` per feature pair (first appearance, then ``pairs``). Each frame has
+        <pair>"`` per feature pair (first appearance, then ``pairs``), followed by
+        ``"mismatch <pair> negative"`` when the pair has negative-synchrony spans
+        (they may overlap its chance spans, which one tier cannot hold). Each frame has
         ``start_s``, ``end_s`` (float, s, sorted) and ``text`` (the episode name, the
         person, or :func:`mismatch_label`).
 
@@ -150,8 +152,13 @@ def annotation_tiers(*, mismatch=None, turns=None, episodes=None, pairs=None,
         for pair in dict.fromkeys([*found, *(pairs or [])]):
             rows = (spans[spans["features"].astype(str) == pair] if spans is not None
                     else pd.DataFrame(columns=["start_s", "end_s"]))
-            labels = [mismatch_label(row) for row in rows.to_dict(orient="records")]
-            tiers[f"mismatch {pair}"] = _tier(rows["start_s"], rows["end_s"], labels)
+            # A negative span may overlap a chance span of the same pair (a tier may not):
+            # negative spans get a tier of their own.
+            negative = (rows["kind"].astype(str) == "negative") if "kind" in rows else pd.Series(False, rows.index)
+            for name, part in ((f"mismatch {pair}", rows[~negative]), (f"mismatch {pair} negative", rows[negative])):
+                if len(part) or name == f"mismatch {pair}":
+                    labels = [mismatch_label(row) for row in part.to_dict(orient="records")]
+                    tiers[name] = _tier(part["start_s"], part["end_s"], labels)
     for name, frame in tiers.items():
         if (frame["end_s"] <= frame["start_s"]).any():
             raise ParameterError.expected("mismatch" if name.startswith("mismatch") else
@@ -362,8 +369,8 @@ def write_bids_events(path, events, *, sidecar=True) -> Path:
     >>> import tempfile, os
     >>> events = bids_events(episodes=[("play", 0, 90), ("still-face", 90, 210)])
     >>> path = write_bids_events(os.path.join(tempfile.mkdtemp(), "events.tsv"), events)
-    >>> print(path.read_text().splitlines()[1])
-    0.0	90.0	episode	n/a	n/a	n/a	n/a	n/a	n/a	n/a	play
+    >>> path.read_text().splitlines()[1].split("\\t")
+    ['0.0', '90.0', 'episode', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'play']
     """
     func = "write_bids_events"
     if not isinstance(events, pd.DataFrame) or not {"onset", "duration"} <= set(events.columns):

@@ -55,7 +55,8 @@ def expected_tiers():
         "turns mother": [(2.5, 3.75, "mother"), (31.0, 33.3333, "mother")],
         "mismatch smile~smile": [(12.25, 20.5, "chance; bid A; B not following; p=0.012"),
                                  (95.5, 130.0, "chance")],
-        "mismatch head_motion~head_motion": [(50.0, 75.125, "negative; bid A+B; p=0.004")],
+        "mismatch head_motion~head_motion": [],  # its only span is negative: a tier of its own
+        "mismatch head_motion~head_motion negative": [(50.0, 75.125, "negative; bid A+B; p=0.004")],
     }
 
 
@@ -273,3 +274,18 @@ def test_bad_inputs():
 def test_docstring_examples_run():
     result = doctest.testmod(export_module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_overlapping_chance_and_negative_spans_of_one_pair(tmp_path):
+    """A smile answered by a frown is at chance and negative at once: the two kinds of span
+    overlap, so they go to two tiers (one ELAN tier cannot hold overlapping annotations)."""
+    import pympi
+
+    spans = pd.DataFrame({"start_s": [10.0, 12.0], "end_s": [20.0, 18.0], "duration_s": [10.0, 6.0],
+                          "features": ["smile~smile"] * 2, "kind": ["chance", "negative"],
+                          "active": ["A", "A"], "not_following": ["B", "B"], "strength": [0.2, 0.3],
+                          "p_value": [0.01, 0.02]})
+    paths = export_annotations(tmp_path, mismatch=spans, duration_s=30.0)
+    eaf = pympi.Elan.Eaf(str(paths[0]))
+    assert [a[:2] for a in eaf.get_annotation_data_for_tier("mismatch smile~smile")] == [(10000, 20000)]
+    assert [a[:2] for a in eaf.get_annotation_data_for_tier("mismatch smile~smile negative")] == [(12000, 18000)]
