@@ -5,10 +5,12 @@ built from the real reference clip ``WolfgangLanger_Pexels.mp4`` (640x360, 23.97
 19.7 s, one face):
 
 * decode alone: ``synchrony.media.iter_frames(path)`` over every frame, and with
-  ``rate_hz=10`` (which still decodes every frame but converts only the kept ones to RGB);
+  ``rate_hz=10`` (which converts only the kept frames to RGB and lets the H.264 decoder
+  skip the non-reference frames the 10 Hz grid leaves out);
 * the whole face path: ``synchrony.extract.face.extract_face_split(path, rate_hz=None)``
   and ``(path, rate_hz=10)`` (the call ``face_tracks`` makes for a split-screen session:
-  two FaceMesh graphs, one per person, in two threads, plus every feature);
+  two FaceMesh graphs, one per person, in two threads, decoding ahead in a third, plus
+  every feature);
 
 each as wall time, frames per second, real-time factor (video seconds / wall seconds),
 process CPU time and peak RSS. Every case runs in its own fresh Python subprocess, so each
@@ -23,7 +25,8 @@ call only (imports are done before the clock starts; FaceMesh graph start-up is 
 ``extract_face_split`` and so inside the timing).
 Memory against length: peak RSS of the 10 Hz face path on the 1280x360 input of 2, 5 and
 10 minutes. Where the time goes: a cProfile of a 1-minute run at 10 Hz, both persons
-analysed one after the other in one thread (cProfile sees only its own thread).
+analysed one after the other in one thread, decoding in the same thread (cProfile sees
+only its own thread).
 
 Inputs (built once and cached in ``--cache-dir``, default ``$TMPDIR/synchrony-bench-face``):
 
@@ -35,6 +38,11 @@ Inputs (built once and cached in ``--cache-dir``, default ``$TMPDIR/synchrony-be
 
 both H.264 through PyAV (libx264, yuv420p, preset veryfast, crf 23), 23.976 fps
 (time base 1001/24000, pts = frame index), no audio.
+
+With ``--baseline DIR`` (another checkout, e.g. ``git archive HEAD synchrony benchmarks |
+tar -x -C DIR``), the 10 Hz cases also run with DIR's own ``benchmarks/bench_face.py`` and
+library, each baseline run right after the same run of this checkout: a comparison on
+the same machine at the same load, which numbers from another day cannot give.
 
 Run from the repository root::
 
@@ -217,9 +225,11 @@ def run_profile(path: str, rate_hz: float | None, top: int) -> dict:
     # cumulative seconds of named functions (summed over same-named functions in the file)
     wanted = {
         "decode: iter_frames (demux + decode + to RGB)": [("media.py", "_frames")],
-        "  of which frame.to_ndarray (YUV -> RGB)": [("~", "to_ndarray")],
-        "FaceMesh: mesh.process (graph + result protobufs)": [("solution_base.py", "process")],
-        "landmarks to pixels (_landmarks_px)": [("face.py", "_landmarks_px")],
+        "  of which YUV -> RGB (reformat + to_ndarray)": [("~", "to_ndarray"),
+                                                          ("~", "reformat")],
+        "FaceMesh: _find_faces (graph + landmark bytes)": [("face.py", "_find_faces")],
+        "landmarks to pixels (_landmarks_px_from_bytes)": [("face.py",
+                                                            "_landmarks_px_from_bytes")],
         "features (_Person.measure)": [("face.py", "measure")],
         "  face_features_from_landmarks": [("face.py", "face_features_from_landmarks")],
         "  head_pose (solvePnP)": [("head.py", "head_pose")],
@@ -251,9 +261,11 @@ def run_profile(path: str, rate_hz: float | None, top: int) -> dict:
 # --------------------------------------------------------------------------- parent
 
 
-def run_child(args: list[str]) -> dict:
-    """Run this script with ``args`` in a fresh process and return its JSON result."""
-    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), *args], cwd=ROOT,
+def run_child(args: list[str], root: Path = ROOT) -> dict:
+    """Run ``root``'s copy of this script with ``args`` in a fresh process (it imports
+    ``root``'s library) and return its JSON result."""
+    script = root / "benchmarks" / Path(__file__).name
+    proc = subprocess.run([sys.executable, str(script), *args], cwd=root,
                           stdout=subprocess.PIPE, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"child {args} failed with exit code {proc.returncode}")
@@ -299,15 +311,41 @@ def _rate_label(rate):
     return "all frames" if rate is None else f"{rate:g} Hz"
 
 
+def render_baseline(cases, runs, base_runs, label):
+    """The table comparing the 10 Hz cases with the baseline checkout's."""
+    out = [
+        "",
+        f"**Against the baseline** ({label}): the 10 Hz cases above, each run followed at "
+        "once by the same case with the baseline's own script and library (so both see "
+        "the same load); medians over the runs. CPU change = this checkout's CPU median "
+        "over the baseline's, minus 1.",
+        "",
+        "| input | case | this checkout: wall / CPU | baseline: wall / CPU | wall change "
+        "| CPU change |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for i, bs in base_runs.items():
+        layout, kind, rate = cases[i]
+        rs = runs[i]
+        wall, cpu = (_median([r[k] for r in rs]) for k in ("wall_s", "cpu_s"))
+        bwall, bcpu = (_median([r[k] for r in bs]) for k in ("wall_s", "cpu_s"))
+        what = "decode" if kind == "decode" else "face path"
+        out.append(f"| {layout} | {what} {_rate_label(rate)} | {_secs(wall)} / {_secs(cpu)} "
+                   f"| {_secs(bwall)} / {_secs(bcpu)} | {100 * (wall / bwall - 1):+.0f} % "
+                   f"| {100 * (cpu / bcpu - 1):+.0f} % |")
+    return out
+
+
 def render(info, minutes, cases, runs, scaling, profiles, load_end, repeats, full_repeats,
-           prof_minutes):
+           prof_minutes, base_runs=None, base_label=None):
     out = [
         f"- Date: {info['date']}",
         f"- Machine: {info['nproc']} CPU(s) (`nproc`), {info['cpu']}, {info['mem']} RAM",
         f"- Python {info['python']}; {info['versions']}",
         "- Threads: as the library runs them (no pinning): `iter_frames` decodes with "
         "FFmpeg's frame threads (`thread_type='AUTO'`), `extract_face_split` runs the two "
-        "FaceMesh graphs in two Python threads, and each graph has its own worker threads",
+        "FaceMesh graphs in two Python threads and decodes ahead in a third, and each graph "
+        "has its own worker threads",
         f"- synchrony: commit {info['commit']}",
         f"- Load average (1/5/15 min): {info['load']} at start, {load_end} at end "
         "(above 0 means other processes shared the machine)",
@@ -344,6 +382,8 @@ def render(info, minutes, cases, runs, scaling, profiles, load_end, repeats, ful
             f"| {frames / wall:,.0f} | {bold}{rtf:,.1f}×{bold} "
             f"| {_secs(_median([r['cpu_s'] for r in rs]))} "
             f"| {_mib(max(r['peak_rss_kib'] for r in rs))} | {found} |")
+    if base_runs:
+        out += render_baseline(cases, runs, base_runs, base_label)
     rss_imp = max(r["rss_after_imports_kib"] for rs in runs for r in rs)
     imp_s = _median([r["import_s"] for rs in runs for r in rs])
     out += [
@@ -394,6 +434,9 @@ def main(argv=None):
                         default=Path(tempfile.gettempdir()) / "synchrony-bench-face",
                         help="where the built inputs are kept between runs")
     parser.add_argument("--source", type=Path, default=SOURCE, help="the one-face clip")
+    parser.add_argument("--baseline", type=Path,
+                        help="another checkout whose 10 Hz cases run interleaved with these")
+    parser.add_argument("--baseline-label", help="how to name it (default: its path)")
     parser.add_argument("--write", action="store_true",
                         help=f"also update the bench_face results in {README}")
     # internal: one measurement in a child process
@@ -412,6 +455,10 @@ def main(argv=None):
 
     if args.repeats < 1 or args.full_repeats < 1:
         parser.error("--repeats and --full-repeats must be at least 1")
+    if args.baseline is not None:
+        args.baseline = args.baseline.resolve()
+        if not (args.baseline / "benchmarks" / Path(__file__).name).exists():
+            parser.error(f"{args.baseline} has no benchmarks/{Path(__file__).name}")
     if not args.source.exists():
         parser.error(f"{args.source} not found")
     info = machine()
@@ -428,6 +475,8 @@ def main(argv=None):
     cases = [(layout, kind, rate) for layout in LAYOUTS for kind in ("decode", "face")
              for rate in (None, RATE_HZ)]
     runs = [[] for _ in cases]
+    base_runs = {i: [] for i, case in enumerate(cases) if case[2] == RATE_HZ} \
+        if args.baseline else {}
     for k in range(args.repeats):
         for i, (layout, kind, rate) in enumerate(cases):
             if kind == "face" and rate is None and k >= args.full_repeats:
@@ -438,8 +487,13 @@ def main(argv=None):
             r = run_child(child)
             runs[i].append(r)
             print(f"  run {k + 1}: {layout} {kind} {_rate_label(rate)}: {r['wall_s']:.1f} s, "
-                  f"{r['frames'] / r['wall_s']:.0f} frames/s, peak RSS "
-                  f"{_mib(r['peak_rss_kib'])}", file=sys.stderr)
+                  f"{r['cpu_s']:.1f} s CPU, {r['frames'] / r['wall_s']:.0f} frames/s, peak "
+                  f"RSS {_mib(r['peak_rss_kib'])}", file=sys.stderr)
+            if i in base_runs:
+                b = run_child(child, root=args.baseline)
+                base_runs[i].append(b)
+                print(f"  run {k + 1}: {layout} {kind} {_rate_label(rate)} (baseline): "
+                      f"{b['wall_s']:.1f} s, {b['cpu_s']:.1f} s CPU", file=sys.stderr)
 
     i10 = cases.index(("1280x360", "face", RATE_HZ))
     scaling = []
@@ -460,7 +514,8 @@ def main(argv=None):
             print(f"    {tt:7.2f} s own {ct:7.2f} s cum {nc:8d} calls  {name}", file=sys.stderr)
 
     section = render(info, args.minutes, cases, runs, scaling, profiles, load_average(),
-                     args.repeats, args.full_repeats, args.profile_minutes)
+                     args.repeats, args.full_repeats, args.profile_minutes, base_runs,
+                     args.baseline_label or str(args.baseline))
     print(section)
     if args.write:
         write_section(README, START, END, section)

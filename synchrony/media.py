@@ -20,14 +20,17 @@ read. Mirroring in the matrix is not applied.
 
 from __future__ import annotations
 
+import heapq
 import logging
 import math
 import os
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from .errors import InputFileError, MediaError, NoAudioError, ParameterError
 
@@ -36,6 +39,13 @@ log = logging.getLogger("synchrony")
 # Tolerance when comparing a frame time with a grid slot: far below any frame interval,
 # far above float rounding of pts * time_base.
 _EPS_S = 1e-6
+# Decoders that, told skip_frame="NONREF", drop a frame only if no other frame refers to it
+# and decide it per packet (the setting travels with each packet into FFmpeg's frame
+# threads): FFmpeg's H.264 decoder (nal_ref_idc == 0). Others decode every frame.
+_SKIPPING_CODECS = frozenset({"h264"})
+# Packets read ahead of the decoder, so that the times of all frames up to a packet's are
+# known when it is decoded: far more than the reordering H.264 allows (16 frames).
+_LOOKAHEAD_PACKETS = 48
 
 
 @dataclass(frozen=True)
@@ -213,6 +223,12 @@ def iter_frames(
     -----
     Memory does not grow with the recording's length. A decoding error after some frames
     (a truncated file) ends the iteration with a warning on the "synchrony" logger.
+
+    When ``rate_hz``, ``start_s`` or ``end_s`` leaves frames out of an H.264 stream, the
+    decoder is told to skip each frame the grid will not take and no other frame refers
+    to (FFmpeg's ``skip_frame="NONREF"``, set packet by packet from the packets' times,
+    read ahead of the decoder). Every frame the grid takes is still decoded, so the
+    frames yielded, their times and their pixels are exactly those of a full decode.
     """
     func = "iter_frames"
     if rate_hz is not None and not (_finite(rate_hz) and rate_hz > 0):
@@ -307,26 +323,111 @@ def _frames(container, stream, rate_hz, start_s, end_s):
             except av.FFmpegError as err:  # unseekable: decode from the start instead
                 log.debug("%s: seek failed (%s); decoding from the start", p, _reason(err))
         tol_s = max(0.25, 3 / (_to_float(stream.average_rate) or 30.0))
-        next_slot, k_rot, n = start_s, None, 0
-        for frame in _decode(container, stream, p, "video", origin_s, tol_s):
+        packets = container.demux(stream)
+        if (rate_hz or start_s > 0 or end_s is not None) and \
+                stream.codec_context.name in _SKIPPING_CODECS:
+            decoded = _decode_skipping(stream, packets, _grid(rate_hz, start_s, end_s),
+                                       origin_s, p)
+        else:
+            decoded = (frame for packet in packets for frame in packet.decode())
+        keep = _grid(rate_hz, start_s, end_s)
+        # One converter for the whole stream: a fresh one per frame (what
+        # frame.to_ndarray(format=...) makes) sets up swscale and its threads every time,
+        # ~5x the cost of the conversion itself. Same pixels either way.
+        to_rgb = VideoReformatter()
+        k_rot, n = None, 0
+        for frame in _decode(container, stream, p, "video", origin_s, tol_s, decoded):
             n += 1
             t = _frame_time_s(frame, origin_s)
             if t is None:
                 raise MediaError(p, "video frames carry no timestamps")
             if end_s is not None and t >= end_s - _EPS_S:
                 return
-            if t < start_s - _EPS_S or (rate_hz and t < next_slot - _EPS_S):
+            if not keep(t):
                 continue
-            if rate_hz:  # the grid slot after t: at most one frame per slot, none repeated
-                next_slot = start_s + (math.floor((t - start_s + _EPS_S) * rate_hz) + 1) / rate_hz
             if k_rot is None:
                 k_rot = _rotation_ccw_deg(stream, frame) // 90
-            rgb = frame.to_ndarray(format="rgb24")
+            rgb = to_rgb.reformat(frame, format="rgb24", threads=1).to_ndarray()
             if k_rot:
                 rgb = np.ascontiguousarray(np.rot90(rgb, k_rot))
             yield t, rgb
         if n == 0 and start_s == 0:
             raise MediaError(p, "video stream has no frames")
+
+
+def _grid(rate_hz, start_s, end_s):
+    """The thinning rule of :func:`iter_frames` as ``keep(time_s) -> bool``, to be called
+    with frame times in increasing order: frames in ``[start_s, end_s)``, and with
+    ``rate_hz`` only the first frame at or after each slot ``start_s + k / rate_hz``."""
+    next_slot = start_s
+
+    def keep(t):
+        nonlocal next_slot
+        if t < start_s - _EPS_S or (end_s is not None and t >= end_s - _EPS_S):
+            return False
+        if rate_hz:
+            if t < next_slot - _EPS_S:
+                return False
+            # the grid slot after t: at most one frame per slot, none repeated
+            next_slot = start_s + (math.floor((t - start_s + _EPS_S) * rate_hz) + 1) / rate_hz
+        return True
+
+    return keep
+
+
+def _decode_skipping(stream, packets, keep, origin_s, path):
+    """Decode ``packets`` in order, letting the decoder drop the frames ``keep`` will not take.
+
+    Decode order differs from presentation order only within a few frames, so with
+    ``_LOOKAHEAD_PACKETS`` packets read ahead the times of all frames up to the next
+    packet's are known, and ``keep`` runs over them in presentation order, as over decoded
+    frames. A packet whose frame it takes is decoded normally; any other with
+    ``skip_frame="NONREF"``, which drops it unless a later frame refers to it. The frames
+    yielded are thus a superset of those ``keep`` takes, so a second ``keep`` over them
+    takes the same frames as over a full decode. A frame later than the lookahead (a
+    stream reordered more than any H.264 encoder does) ends the skipping.
+    """
+    ctx = stream.codec_context
+    time_base = stream.time_base
+    pending = deque()  # packets read, not yet decoded, in decode order
+    upcoming = []  # heap of the pts of packets read but not yet run through keep
+    taken = set()  # pts that keep took whose packets are still pending
+    planned = None  # largest pts run through keep
+    skipping = True
+
+    def decode(packet):
+        nonlocal planned
+        wanted = True
+        if skipping and packet.pts is not None and packet.size:
+            while upcoming and upcoming[0] <= packet.pts:
+                planned = heapq.heappop(upcoming)
+                if keep(float(planned * time_base) - origin_s):
+                    taken.add(planned)
+            wanted = packet.pts in taken
+            taken.discard(packet.pts)
+        mode = "DEFAULT" if wanted else "NONREF"
+        if ctx.skip_frame != mode:
+            ctx.skip_frame = mode
+        return stream.decode(packet)
+
+    try:
+        for packet in packets:
+            if skipping and packet.pts is not None and packet.size:
+                if planned is not None and packet.pts <= planned:
+                    log.debug("%s: a frame arrived over %d packets after a later one; "
+                              "decoding every frame from here", path, _LOOKAHEAD_PACKETS)
+                    skipping = False
+                heapq.heappush(upcoming, packet.pts)
+            pending.append(packet)
+            if len(pending) > _LOOKAHEAD_PACKETS:
+                yield from decode(pending.popleft())
+    except av.FFmpegError:
+        skipping = False  # what follows is unknown: decode what was read, then report
+        while pending:
+            yield from decode(pending.popleft())
+        raise
+    while pending:
+        yield from decode(pending.popleft())
 
 
 def _open(path):
@@ -352,11 +453,13 @@ def _video_stream(container):
     return stream
 
 
-def _decode(container, stream, path, what, origin_s, tol_s):
-    """Decode frames. A truncated recording yields what it holds, then a warning: either
-    the decoder fails on the damaged tail, or the data just stops short of the duration
-    the header declares (which is then the only sign)."""
-    n, end_s, it = 0, None, container.decode(stream)
+def _decode(container, stream, path, what, origin_s, tol_s, frames=None):
+    """Decode frames (or take them from the iterator ``frames``). A truncated recording
+    yields what it holds, then a warning: either the decoder fails on the damaged tail, or
+    the data just stops short of the duration the header declares (which is then the only
+    sign)."""
+    n, end_s = 0, None
+    it = container.decode(stream) if frames is None else iter(frames)
     while True:
         try:
             frame = next(it)

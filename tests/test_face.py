@@ -264,3 +264,87 @@ def test_opencv_thread_setting_is_restored(split_video):
     before = cv2.getNumThreads()
     extract_face_split(path, rate_hz=2.0)
     assert cv2.getNumThreads() == before
+
+
+# --- decoding ahead in a thread of its own ----------------------------------------------
+
+
+def test_read_ahead_keeps_order_and_raises_where_the_error_was():
+    from synchrony.extract.face import read_ahead
+
+    def numbers():
+        yield from range(5)
+        raise ValueError("damaged at 5")
+
+    seen = []
+    with pytest.raises(ValueError, match="damaged at 5"):
+        with read_ahead(numbers(), depth=2) as items:
+            for x in items:
+                seen.append(x)
+    assert seen == [0, 1, 2, 3, 4]
+    with read_ahead(iter([1, 2, 3])) as items:  # a plain iterator: nothing to close
+        assert list(items) == [1, 2, 3]
+
+
+def test_read_ahead_closes_the_source_and_stops_when_left_early():
+    import threading
+
+    from synchrony.extract.face import read_ahead
+
+    produced, closed = [], []
+
+    def numbers():
+        try:
+            for x in range(1000):
+                produced.append(x)
+                yield x
+        finally:
+            closed.append(threading.current_thread().name)
+
+    with read_ahead(numbers(), depth=2) as items:
+        first = [next(items) for _ in range(3)]
+    assert first == [0, 1, 2]
+    # closed in the thread that ran it, having run at most depth + 2 items past those used
+    assert closed == ["synchrony-read-ahead"]
+    assert len(produced) <= 3 + 2 + 2
+    assert not any(t.name == "synchrony-read-ahead" for t in threading.enumerate())
+
+
+# --- the lean FaceMesh call -------------------------------------------------------------
+
+
+def test_find_faces_gives_the_landmarks_process_gives(clip):
+    from synchrony.extract.face import _find_faces, _landmarks_px_from_bytes, mediapipe_meshes
+
+    frames = clip_frames(clip, FIRST, FIRST + 6)
+    frames.append(np.zeros_like(frames[0]))  # no face: nothing found either way
+    with mediapipe_meshes(2) as (by_process, lean):
+        for frame in frames:
+            want = by_process.process(frame).multi_face_landmarks or []
+            got = _find_faces(lean, frame)  # same frames in the same order: same tracking
+            assert len(want) == (1 if frame.any() else 0)
+            assert len(got) == len(want)
+            for raw, message in zip(got, want):
+                np.testing.assert_array_equal(_landmarks_px_from_bytes(raw, 640, 360),
+                                              _landmarks_px(message, 640, 360))
+
+
+def test_find_faces_falls_back_to_process_without_mediapipe_internals():
+    from types import SimpleNamespace
+
+    from mediapipe.framework.formats import landmark_pb2
+
+    from synchrony.extract.face import _find_faces
+
+    message = landmark_pb2.NormalizedLandmarkList()
+    message.landmark.add(x=0.25, y=0.5, z=-0.125)
+    seen = []
+
+    def process(image):
+        seen.append(image.flags.writeable)
+        return SimpleNamespace(multi_face_landmarks=[message])
+
+    image = np.zeros((4, 4, 3), np.uint8)
+    assert _find_faces(SimpleNamespace(process=process), image) == [message.SerializeToString()]
+    assert seen == [False]  # handed over read-only, so mediapipe shares rather than copies
+    assert image.flags.writeable  # the caller's array is left as it was

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import wave
+from fractions import Fraction
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -117,6 +119,141 @@ def test_session_clock_starts_at_the_earliest_stream(tmp_path):
     assert info.video.start_time_s == pytest.approx(0.3, abs=1e-4)
     assert frame_times(path)[0] == pytest.approx(0.3, abs=1e-4)
     assert media.read_audio(path).start_s == pytest.approx(0.0)
+
+
+# ----------------------------------------------------- skipping frames the grid leaves out
+
+
+def reference_frames(path, *, rate_hz=None, start_s=0.0, end_s=math.inf):
+    """Slow, obvious reference for iter_frames: decode every frame (no skipping), time it
+    by its PTS on the session clock, keep frames in [start_s, end_s) and with rate_hz the
+    first frame of each slot [start_s + k / rate_hz, start_s + (k + 1) / rate_hz),
+    converted with PyAV's own ``to_ndarray(format="rgb24")``. Only kept frames are stored."""
+    kept, slots = [], set()
+    with av.open(os.fspath(path)) as container:
+        origin_s = min(float(s.start_time * s.time_base) for s in container.streams
+                       if s.start_time is not None)
+        for frame in container.decode(video=0):
+            t = float(frame.pts * frame.time_base) - origin_s
+            if not start_s - 1e-6 <= t < end_s - 1e-6:
+                continue
+            slot = math.floor((t - start_s) * rate_hz + 1e-6) if rate_hz else t
+            if slot not in slots:
+                slots.add(slot)
+                kept.append((t, frame.to_ndarray(format="rgb24")))
+    return kept
+
+
+def moving_pattern(i, size):
+    """A pattern drifting a few pixels per frame: x264 codes it with B-frames that no
+    other frame refers to, the frames a skipping decoder can drop."""
+    width, height = size
+    x, y = np.arange(width)[None, :], np.arange(height)[:, None]
+    grey = (128 + 60 * np.sin((x + 3 * i) / 7) * np.cos((y - 2 * i) / 9)
+            + 30 * np.sin((x - y + 5 * i) / 5))
+    return np.repeat(grey[:, :, None], 3, axis=2).clip(0, 255).astype(np.uint8)
+
+
+def decoded_count(path, rate_hz, start_s=0.0, end_s=None):
+    """How many frames the skipping decoder hands out (the grid then picks from these)."""
+    with av.open(os.fspath(path)) as container:
+        stream = container.streams.video[0]
+        keep = media._grid(rate_hz, start_s, end_s)
+        return sum(1 for _ in media._decode_skipping(
+            stream, container.demux(stream), keep, media._origin_s(container), "x"))
+
+
+def assert_same_frames(got, want):
+    assert [t for t, _ in got] == pytest.approx([t for t, _ in want], abs=1e-9)
+    for (t, a), (_, b) in zip(got, want):
+        assert a.shape == b.shape, t
+        assert np.array_equal(a, b), t  # same pixels: same frame, same colour conversion
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"rate_hz": 10, "end_s": 6.0},
+    {"rate_hz": 4, "start_s": 7.3, "end_s": 11.0},  # starts mid-GOP: seek, then skip
+    {"start_s": 3.1, "end_s": 4.0},  # every frame of a span
+])
+def test_skipping_decode_yields_exactly_the_frames_of_a_full_decode(reference_dir, kwargs):
+    # the reference face clip: H.264 (High) with B-frames, 472 frames at 23.976 fps; with
+    # skip_frame="NONREF" throughout, its decoder outputs only 254 of them
+    clip = reference_dir / "media" / "WolfgangLanger_Pexels.mp4"
+    got = list(media.iter_frames(clip, **kwargs))
+    assert_same_frames(got, reference_frames(clip, **kwargs))
+    if "rate_hz" in kwargs:
+        assert len(got) == pytest.approx(kwargs["rate_hz"] * (kwargs["end_s"]
+                                                              - kwargs.get("start_s", 0)), abs=1)
+
+
+def test_the_decoder_really_skips_frames_the_grid_leaves_out(reference_dir):
+    clip = reference_dir / "media" / "WolfgangLanger_Pexels.mp4"
+    assert media.probe(clip).video.codec == "h264"
+    n_kept = len(list(media.iter_frames(clip, rate_hz=10)))
+    assert n_kept == 197
+    # measured: 343 of 472 decoded; every kept frame among them (the test above)
+    assert n_kept < decoded_count(clip, 10.0) < 0.8 * 472
+
+
+def test_skipping_on_a_variable_rate_file_keeps_the_first_frame_of_every_slot(tmp_path):
+    rng = np.random.default_rng(0)
+    steps = rng.choice([0.02, 0.033, 0.05, 0.07], size=89)
+    planted = np.round(np.concatenate([[0.0], np.cumsum(steps)]), 4)
+    path = make_video(tmp_path / "vfr.mp4", n_frames=90, fps=30, size=(96, 64),
+                      pts_s=planted.tolist(), codec="libx264", frame_fn=moving_pattern)
+    got = list(media.iter_frames(path, rate_hz=10))
+    times = np.array([t for t, _ in got])
+    # hand-derived from the planted times alone: the first of each 0.1 s slot
+    slots = np.floor(planted * 10 + 1e-6)
+    first_of_slot = planted[np.r_[True, np.diff(slots) > 0]]
+    np.testing.assert_allclose(times, first_of_slot, atol=1e-4)
+    assert np.isin(np.round(times, 4), planted).all()  # true PTS, never index / fps
+    # no slot that holds a frame is left empty, so no gap exceeds a slot plus the
+    # planted file's own largest step
+    assert np.diff(times).max() < 0.1 + steps.max()
+    assert_same_frames(got, reference_frames(path, rate_hz=10))
+    assert len(got) < decoded_count(path, 10.0) < 90  # measured: 41 < 64 < 90
+
+
+class _FakeStream:
+    """Stands in for a PyAV stream: records each packet's skip setting, decodes nothing."""
+
+    def __init__(self):
+        self.time_base = Fraction(1, 30)
+        self.codec_context = SimpleNamespace(skip_frame="DEFAULT")
+        self.modes = {}
+
+    def decode(self, packet):
+        self.modes[packet.pts] = self.codec_context.skip_frame
+        return [packet.pts]
+
+
+def _packets(pts):
+    return [SimpleNamespace(pts=p, size=100) for p in pts]
+
+
+def test_packets_are_skipped_only_when_their_frame_is_not_on_the_grid(monkeypatch):
+    # 30 frames/s, 10 Hz grid: frames 0, 3, 6, ... are kept. Decode order is the usual
+    # I P B B pattern: the P frame 3 ahead is read before the two B frames before it.
+    monkeypatch.setattr(media, "_LOOKAHEAD_PACKETS", 4)
+    order = [0, 3, 1, 2, 6, 4, 5, 9, 7, 8, 12, 10, 11]
+    stream = _FakeStream()
+    out = list(media._decode_skipping(stream, _packets(order), media._grid(10, 0.0, None),
+                                      0.0, "x"))
+    assert out == order  # every packet decoded, in decode order
+    assert {p: m == "DEFAULT" for p, m in stream.modes.items()} == {
+        p: p % 3 == 0 for p in order}
+
+
+def test_a_frame_later_than_the_lookahead_ends_the_skipping(monkeypatch):
+    monkeypatch.setattr(media, "_LOOKAHEAD_PACKETS", 2)
+    # frame 1 arrives 6 packets after frame 7: too late to plan around, so from there on
+    # every frame is decoded whole
+    order = [0, 3, 2, 4, 5, 6, 7, 1, 8, 10, 11]
+    stream = _FakeStream()
+    list(media._decode_skipping(stream, _packets(order), media._grid(10, 0.0, None), 0.0, "x"))
+    assert [stream.modes[p] for p in (0, 3, 2, 4, 5)] == ["DEFAULT", "DEFAULT"] + ["NONREF"] * 3
+    assert all(stream.modes[p] == "DEFAULT" for p in (1, 8, 10, 11))
 
 
 # --------------------------------------------------------------------------- audio

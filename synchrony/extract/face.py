@@ -78,7 +78,9 @@ import contextlib
 import logging
 import math
 import os
+import queue
 import sys
+import threading
 import time
 import warnings
 from array import array
@@ -265,7 +267,11 @@ _LANDMARK_TAGS = (0x0A, 15, 0x0D, 0x15, 0x1D)
 
 def _landmarks_px(landmark_list, width, height):
     """FaceMesh's normalised landmarks -> (n, 3) pixels, ``z`` scaled like ``x``."""
-    raw = landmark_list.SerializeToString()
+    return _landmarks_px_from_bytes(landmark_list.SerializeToString(), width, height)
+
+
+def _landmarks_px_from_bytes(raw, width, height):
+    """A serialized ``NormalizedLandmarkList`` -> (n, 3) pixels, ``z`` scaled like ``x``."""
     if len(raw) % _LANDMARK_BYTES.itemsize == 0:
         rec = np.frombuffer(raw, dtype=_LANDMARK_BYTES)
         if all((rec[k] == v).all() for k, v in zip(("tag", "len", "tx", "ty", "tz"),
@@ -275,8 +281,47 @@ def _landmarks_px(landmark_list, width, height):
             out *= (width, height, width)
             return out
     # a field equal to 0.0 is left out of the bytes, or visibility/presence are set
+    from mediapipe.framework.formats import landmark_pb2
+
+    landmark_list = landmark_pb2.NormalizedLandmarkList.FromString(raw)
     return np.array([(p.x * width, p.y * height, p.z * width)
                      for p in landmark_list.landmark])
+
+
+def _find_faces(mesh, image):
+    """FaceMesh on one C-contiguous RGB image -> the serialized ``NormalizedLandmarkList``
+    of each face found (an empty list if none).
+
+    The same graph call as ``mesh.process(image)``, timestamp step included, without what
+    ``process`` adds around it: a copy of the pixels, a namedtuple class built on every
+    call, and every landmark parsed into Python objects that :func:`_landmarks_px` would
+    only serialize again. That is ~0.5 ms of the ~6 ms a call costs here. It uses
+    internals of mediapipe's ``SolutionBase``, unchanged across the 0.10.x line pinned in
+    pyproject; without them it falls back to ``process``.
+    """
+    # Read-only, mediapipe's packet refers to these pixels instead of copying them; they
+    # stay alive as long as it does, and nothing here writes to them.
+    image = image.view()
+    image.flags.writeable = False
+    try:
+        graph, outputs = mesh._graph, mesh._graph_outputs
+        (stream, kind), = mesh._input_stream_type_info.items()
+        from mediapipe.python import packet_creator
+        from mediapipe.python._framework_bindings import _packet_getter, image_frame
+    except (AttributeError, ImportError, ValueError):
+        found = mesh.process(image).multi_face_landmarks or []
+        return [landmarks.SerializeToString() for landmarks in found]
+    outputs.clear()
+    mesh._simulated_timestamp += 33333  # what process() steps by (30 fps)
+    packet = getattr(packet_creator, "create_" + kind.value)(
+        image, image_format=image_frame.ImageFormat.SRGB)
+    graph.add_packet_to_input_stream(stream=stream,
+                                     packet=packet.at(mesh._simulated_timestamp))
+    graph.wait_until_idle()
+    found = outputs.get("multi_face_landmarks")  # an empty packet when no face is found
+    if found is None or found.is_empty():
+        return []
+    return _packet_getter._get_serialized_proto_list(found)
 
 
 def sharpness(grey):
@@ -346,7 +391,7 @@ def _face_crops(rgb, box, previous_box):
     boxes = [box] if previous_box is None else [box, previous_box]
     x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
     x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
-    grey = cv2.cvtColor(np.ascontiguousarray(rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY)
+    grey = cv2.cvtColor(rgb[y0:y1, x0:x1], cv2.COLOR_RGB2GRAY)  # OpenCV reads row strides
     crops = [_resample(grey[b[1] - y0:b[3] - y0, b[0] - x0:b[2] - x0]) for b in boxes]
     return crops[0], (crops[1] if previous_box is not None else None)
 
@@ -363,10 +408,10 @@ class _Person:
         """One region of one frame -> the values of ``_FIELDS`` (NaN without a face)."""
         part = np.ascontiguousarray(part)  # mediapipe needs C-contiguous pixels
         height, width = part.shape[:2]
-        result = self.mesh.process(part)
-        if not result.multi_face_landmarks:
+        found = _find_faces(self.mesh, part)
+        if not found:
             return self.missing()
-        return self.measure(_landmarks_px(result.multi_face_landmarks[0], width, height), part)
+        return self.measure(_landmarks_px_from_bytes(found[0], width, height), part)
 
     def missing(self):
         """The values of a frame where this person's face was not found."""
@@ -426,6 +471,77 @@ def _track(time_s, v):
     }
     return pd.DataFrame({c: columns[c] if c in columns else v[c] for c in FACE_COLUMNS},
                         index=pd.Index(time_s, name="time_s"))
+
+
+@contextlib.contextmanager
+def read_ahead(frames, *, depth=2):
+    """Run the iterator ``frames`` in a thread of its own, up to ``depth`` items ahead.
+
+    Decoding the next frame then overlaps the FaceMesh calls on this one instead of
+    waiting for them. Items come out in order; an exception ``frames`` raises comes out
+    where its item would have. On leaving the block the thread stops and ``frames`` is
+    closed there (a generator must be closed by the thread that runs it).
+
+    Parameters
+    ----------
+    frames : iterator
+        Typically :func:`synchrony.media.iter_frames`; only this thread may use it.
+    depth : int, keyword-only
+        Items held ready at most (each a decoded frame: memory stays flat).
+
+    Yields
+    ------
+    iterator
+        The items of ``frames``, in order.
+
+    Examples
+    --------
+    >>> with read_ahead(iter(range(3))) as items:
+    ...     list(items)
+    [0, 1, 2]
+    """
+    items = queue.Queue(depth)
+    stop = threading.Event()
+
+    def put(item):
+        while not stop.is_set():
+            try:
+                items.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                pass
+        return False
+
+    def produce():
+        try:
+            for item in frames:
+                if not put((True, item)):
+                    return
+            put((False, None))
+        except BaseException as err:  # handed to the consumer, raised there
+            put((False, err))
+        finally:
+            close = getattr(frames, "close", None)  # generators have it, plain iterators not
+            if close is not None:
+                close()
+
+    def consume():
+        while True:
+            ok, item = items.get()
+            if ok:
+                yield item
+            elif item is None:
+                return
+            else:
+                raise item
+
+    worker = threading.Thread(target=produce, name="synchrony-read-ahead", daemon=True)
+    worker.start()
+    try:
+        yield consume()
+    finally:
+        stop.set()
+        worker.join()
 
 
 def _expected_frames(path, rate_hz):
@@ -529,12 +645,14 @@ def extract_face_split(path, *, persons=("A", "B"), split=0.5, regions_px=None, 
     started = time.perf_counter()
     try:
         with mediapipe_meshes(2, min_detection_confidence=min_detection_confidence) as meshes, \
-                ThreadPoolExecutor(1) as worker, progress_bar(path, rate_hz, progress) as bar:
+                ThreadPoolExecutor(1) as worker, progress_bar(path, rate_hz, progress) as bar, \
+                read_ahead(frames) as decoded:
             people = [_Person(mesh) for mesh in meshes]
             # mediapipe releases the GIL while its graph runs, so the right person's mesh
             # works in a second thread while this one runs the left's (each mesh still
-            # sees its frames in order, so results are the same as sequential).
-            for time_s, rgb in frames:
+            # sees its frames in order, so results are the same as sequential), and the
+            # next frame decodes in a third.
+            for time_s, rgb in decoded:
                 if regions is None:
                     regions = _regions(path, rgb.shape, split, regions_px)
                 right = worker.submit(people[1].analyse, rgb[regions[1]])
@@ -542,7 +660,7 @@ def extract_face_split(path, *, persons=("A", "B"), split=0.5, regions_px=None, 
                 rows[persons[1]].extend((time_s, *right.result()))
                 bar.update()
     finally:
-        frames.close()
+        frames.close()  # when read_ahead never started (mediapipe failed to load)
     if regions is None:
         raise MediaError(path, "no video frames to analyse")
 
