@@ -114,8 +114,5 @@ def _window_table(peaks, xc, z, null, active, label, config):
 
 
 def _fisher_mean(r):
-    """Mean correlation through Fisher z (r of +/-1 clipped so z stays finite)."""
-    r = r[np.isfinite(r)]
-    if r.size == 0:
-        return math.nan
-    return float(np.tanh(np.mean(np.arctanh(np.clip(r, -_R_CLIP, _R_CLIP)))))
+    """Mean correlation through Fisher z (NaN windows left out)."""
+    return float(np.tanh(mean_peak_z(r)))
