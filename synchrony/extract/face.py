@@ -84,7 +84,6 @@ import threading
 import time
 import warnings
 from array import array
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -544,6 +543,42 @@ def read_ahead(frames, *, depth=2):
         worker.join()
 
 
+@contextlib.contextmanager
+def _lane(person, rows, *, depth=4):
+    """Analyse one person's parts of the frames in a thread of its own, in order.
+
+    Yields ``submit(time_s, part)``, which queues a part (blocking while ``depth`` are
+    waiting, so memory stays flat) and appends ``time_s`` and the part's ``_FIELDS`` to
+    ``rows`` when its turn comes. Leaving the block waits for the queue to empty; an
+    exception in the thread is raised by the next ``submit`` or on leaving.
+    """
+    jobs = queue.Queue(depth)
+    failed = []
+
+    def work():
+        while (job := jobs.get()) is not None:
+            if not failed:  # after a failure, only drain
+                try:
+                    rows.extend((job[0], *person.analyse(job[1])))
+                except BaseException as err:
+                    failed.append(err)
+
+    def submit(time_s, part):
+        if failed:
+            raise failed[0]
+        jobs.put((time_s, part))
+
+    worker = threading.Thread(target=work, name="synchrony-face-lane", daemon=True)
+    worker.start()
+    try:
+        yield submit
+    finally:
+        jobs.put(None)
+        worker.join()
+    if failed:
+        raise failed[0]
+
+
 def _expected_frames(path, rate_hz):
     """Frame count for the progress bar, from the header (None when unknown)."""
     from synchrony.media import probe
@@ -645,20 +680,19 @@ def extract_face_split(path, *, persons=("A", "B"), split=0.5, regions_px=None, 
     started = time.perf_counter()
     try:
         with mediapipe_meshes(2, min_detection_confidence=min_detection_confidence) as meshes, \
-                ThreadPoolExecutor(1) as worker, progress_bar(path, rate_hz, progress) as bar, \
-                read_ahead(frames) as decoded:
-            people = [_Person(mesh) for mesh in meshes]
+                progress_bar(path, rate_hz, progress) as bar, read_ahead(frames) as decoded:
+            left, right = (_Person(mesh) for mesh in meshes)
             # mediapipe releases the GIL while its graph runs, so the right person's mesh
-            # works in a second thread while this one runs the left's (each mesh still
-            # sees its frames in order, so results are the same as sequential), and the
-            # next frame decodes in a third.
-            for time_s, rgb in decoded:
-                if regions is None:
-                    regions = _regions(path, rgb.shape, split, regions_px)
-                right = worker.submit(people[1].analyse, rgb[regions[1]])
-                rows[persons[0]].extend((time_s, *people[0].analyse(rgb[regions[0]])))
-                rows[persons[1]].extend((time_s, *right.result()))
-                bar.update()
+            # works in a thread of its own, a few frames behind this one at most and never
+            # waiting for it frame by frame; the next frames decode in a third. Each mesh
+            # still sees its frames in order, so results are the same as sequential.
+            with _lane(right, rows[persons[1]]) as analyse_right:
+                for time_s, rgb in decoded:
+                    if regions is None:
+                        regions = _regions(path, rgb.shape, split, regions_px)
+                    analyse_right(time_s, rgb[regions[1]])
+                    rows[persons[0]].extend((time_s, *left.analyse(rgb[regions[0]])))
+                    bar.update()
     finally:
         frames.close()  # when read_ahead never started (mediapipe failed to load)
     if regions is None:
