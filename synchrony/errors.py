@@ -48,3 +48,16 @@ class NoFaceError(MediaError):
 
 class ConfigError(SynchronyError, ValueError):
     """A configuration value or combination of values is invalid."""
+
+
+class ModelError(SynchronyError):
+    """A model file that ships inside synchrony is missing or not the one it should be.
+
+    Like :class:`InputFileError` the message is one line, "<path>: <problem>"; it is not
+    one, because the file belongs to the installation, not to the user's data.
+    """
+
+    def __init__(self, path: os.PathLike | str, problem: str):
+        self.path = os.fspath(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
