@@ -162,7 +162,7 @@ def _cpu_s():
     return ru.ru_utime + ru.ru_stime
 
 
-def run_case(kind: str, path: str, rate_hz: float | None) -> dict:
+def run_case(kind: str, path: str, rate_hz: float | None, backend: str | None = None) -> dict:
     started = time.perf_counter()
     import mediapipe  # noqa: F401  (imported before the clock starts, like the others)
 
@@ -180,7 +180,9 @@ def run_case(kind: str, path: str, rate_hz: float | None) -> dict:
         for _ in iter_frames(path, rate_hz=rate_hz):
             n += 1
     elif kind == "face":
-        tracks = extract_face_split(path, rate_hz=rate_hz)
+        # backend only when asked for: a --baseline checkout may predate the option
+        options = {} if backend is None else {"backend": backend}
+        tracks = extract_face_split(path, rate_hz=rate_hz, **options)
         n = len(next(iter(tracks.values())))
         result["detected"] = {p: float(t["face_detected"].mean()) for p, t in tracks.items()}
     else:
@@ -204,13 +206,13 @@ def run_profile(path: str, rate_hz: float | None, top: int) -> dict:
         frames = iter_frames(path, rate_hz=rate_hz)
         n = 0
         with face.mediapipe_meshes(2) as meshes:
-            people = [face._Person(mesh) for mesh in meshes]
+            people = [face._Person(face._mesh_finder(mesh)) for mesh in meshes]
             regions = None
-            for _, rgb in frames:
+            for t, rgb in frames:
                 if regions is None:
                     regions = face._regions(path, rgb.shape, 0.5, None)
                 for person, region in zip(people, regions):
-                    person.analyse(rgb[region])
+                    person.analyse(rgb[region], t)
                 n += 1
         return n
 
@@ -443,13 +445,14 @@ def main(argv=None):
     parser.add_argument("--case", choices=("decode", "face", "profile"), help=argparse.SUPPRESS)
     parser.add_argument("--input", help=argparse.SUPPRESS)
     parser.add_argument("--rate", type=float, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--backend", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.case:
         if args.case == "profile":
             result = run_profile(args.input, args.rate, top=25)
         else:
-            result = run_case(args.case, args.input, args.rate)
+            result = run_case(args.case, args.input, args.rate, args.backend)
         print(json.dumps(result))
         return
 

@@ -99,8 +99,16 @@ def _config_settings(pairs, surrogate_method, n_surrogates, smooth_s, detrend, z
 @click.option("--thumbnails", is_flag=True,
               help="Also write thumbnails.png: a video frame at the start of each mismatch span "
                    "(off by default: no output holds a picture of anyone).")
+@click.option("--annotated-video", is_flag=True,
+              help="Also write annotated.mp4: the video with face landmarks, gaze arrows and a running "
+                   "synchrony bar, red in mismatch spans (off by default: it shows the people recorded).")
+@click.option("--face-backend", type=click.Choice(["facemesh", "landmarker"]), default="facemesh",
+              show_default=True,
+              help="Face model: facemesh (faster) or landmarker (adds 51 blendshape signals bs_<name> "
+                   "and the expr_smile/expr_distress/expr_eye_closure/expr_brow_raise composites).")
 @_analysis_options
-def analyze(videos, layout, out_dir, persons, offset, audio, video_rate_hz, thumbnails, episodes, **options):
+def analyze(videos, layout, out_dir, persons, offset, audio, video_rate_hz, face_backend, thumbnails,
+            annotated_video, episodes, **options):
     """Analyse one recorded session (VIDEOS: one video, or one per person; with
     --layout audio, audio files) and write tables, figures and a summary."""
     from synchrony.session import Session
@@ -117,7 +125,7 @@ def analyze(videos, layout, out_dir, persons, offset, audio, video_rate_hz, thum
                       offsets_s=offsets, audio=tuple(str(a) for a in audio) or None)
     _run_analysis(session, out_dir=out_dir or videos[0].with_name(f"{videos[0].stem}-synchrony"),
                   video_rate_hz=video_rate_hz, episodes=episodes, thumbnails=thumbnails,
-                  **_config_settings(**options))
+                  annotated_video=annotated_video, face_backend=face_backend, **_config_settings(**options))
 
 
 def _seconds(text):
@@ -234,9 +242,13 @@ def pseudo_dyads(files, fmt, rate_hz, feature, window_s, step_s, max_lag_s, n_pa
 @click.option("--max-lag-s", type=float, default=2.0, show_default=True)
 @click.option("--video-rate-hz", type=float, default=None,
               help="Analyse video frames at about this rate (e.g. 10) instead of every frame.")
+@click.option("--face-backend", type=click.Choice(["facemesh", "landmarker"]), default="facemesh",
+              show_default=True,
+              help="Face model: facemesh (faster) or landmarker (adds 51 blendshape signals bs_<name> "
+                   "and the expr_smile/expr_distress/expr_eye_closure/expr_brow_raise composites).")
 @_analysis_options
 def batch(manifest, out_dir, discover, pattern, layout, persons, workers, scheduler, force, no_pseudo,
-          n_pseudo_pairs, window_s, step_s, max_lag_s, video_rate_hz, episodes, **options):
+          n_pseudo_pairs, window_s, step_s, max_lag_s, video_rate_hz, face_backend, episodes, **options):
     """Analyse every session of a study (MANIFEST: a CSV or YAML manifest, see
     synchrony.manifest), skipping sessions already done with the same inputs and settings.
     Exit status 0: all sessions done; 3: the batch finished but some failed or crashed
@@ -252,7 +264,8 @@ def batch(manifest, out_dir, discover, pattern, layout, persons, workers, schedu
         source = discover_sessions(discover, pattern=pattern, layout=layout,
                                    persons=tuple(p.strip() for p in persons.split(",")))
     config = AnalysisConfig(window_s=window_s, step_s=step_s, max_lag_s=max_lag_s,
-                            video_rate_hz=video_rate_hz, **_config_settings(**options))
+                            video_rate_hz=video_rate_hz, face_backend=face_backend,
+                            **_config_settings(**options))
     client = None
     if scheduler:
         try:
@@ -297,13 +310,14 @@ def demo(out_dir):
     _run_analysis(Session(layout="split", videos=str(SAMPLE_VIDEO)), out_dir=out_dir)
 
 
-def _run_analysis(session, *, out_dir, video_rate_hz=None, episodes=None, thumbnails=False, **settings):
+def _run_analysis(session, *, out_dir, video_rate_hz=None, episodes=None, thumbnails=False, annotated_video=False,
+                  **settings):
     from synchrony.config import AnalysisConfig
     from synchrony.pipeline import analyze as run
 
     config = AnalysisConfig(persons=session.persons, video_rate_hz=video_rate_hz, **settings)
     result = run(session, config=config, out_dir=out_dir, episodes=episodes, thumbnails=thumbnails,
-                 progress=True)
+                 annotated_video=annotated_video, progress=True)
     _report(result, out_dir, session.persons)
 
 

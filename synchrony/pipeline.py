@@ -90,7 +90,8 @@ class Result:
 
 
 def analyze(source, *, layout: str | None = None, config: AnalysisConfig | None = None,
-            out_dir=None, episodes=None, thumbnails: bool = False, progress: bool = False) -> Result:
+            out_dir=None, episodes=None, thumbnails: bool = False, annotated_video: bool = False,
+            progress: bool = False) -> Result:
     """Analyse one recorded session: extract signals, correlate, find mismatch spans.
 
     Parameters
@@ -115,6 +116,12 @@ def analyze(source, *, layout: str | None = None, config: AnalysisConfig | None 
     thumbnails : bool, default False
         Also write ``thumbnails.png``, a frame of the video at the start of each mismatch
         span. Off by default: without it no output holds a picture of anyone.
+    annotated_video : bool, default False
+        Also write ``annotated.mp4`` (one per video, ``annotated_<person>.mp4``, for
+        two-files): the video with each person's face landmarks, gaze arrows and the
+        first pair's running synchrony (red in mismatch spans); same frames, timestamps
+        and audio as the source (:func:`synchrony.report.video.write_annotated_video`).
+        Off by default, like ``thumbnails``.
     progress : bool
         Show progress bars (the CLI turns them on).
 
@@ -145,12 +152,12 @@ def analyze(source, *, layout: str | None = None, config: AnalysisConfig | None 
     face_settings = {"layout": session.layout, "persons": list(session.persons), "split": session.split,
                      "regions_px": session.regions_px and [list(r) for r in session.regions_px],
                      "offsets_s": offsets, "face_extractor": FACE_EXTRACTOR_VERSION,
-                     "video_rate_hz": config.video_rate_hz}
+                     "video_rate_hz": config.video_rate_hz, "face_backend": config.face_backend}
     faces = {}
     if session.videos:
         faces = _stage("faces", session.videos, face_settings, cache,
                        lambda: face_tracks(session, offsets_s=offsets, rate_hz=config.video_rate_hz,
-                                           progress=progress))
+                                           backend=config.face_backend, progress=progress))
     # The voice key holds the face settings too: a mixed track is attributed to
     # speakers from the face tracks' mouth movement.
     voices = _stage("voice", session.audio or session.videos, {**face_settings, "audio": bool(session.audio)},
@@ -195,7 +202,8 @@ def analyze(source, *, layout: str | None = None, config: AnalysisConfig | None 
         result.turns, result.turn_taking, entrain = _turn_analysis(voices, session.persons, config)
         result.summary["entrainment"] = json_ready(entrain.to_dict(orient="records"))
     if out_dir is not None:
-        write_result(result, out_dir, thumbnails=thumbnails)
+        write_result(result, out_dir, thumbnails=thumbnails, annotated_video=annotated_video, session=session,
+                     progress=progress)
     return result
 
 
@@ -369,7 +377,8 @@ def _by_episode(windows, mismatch, episodes, config):
     return windows, pieces, {"table": episodes.to_dict(orient="records"), "pairs": per_episode}
 
 
-def write_result(result: Result, out_dir, *, thumbnails: bool = False) -> list[Path]:
+def write_result(result: Result, out_dir, *, thumbnails: bool = False, annotated_video: bool = False,
+                 session=None, progress: bool = False) -> list[Path]:
     """Write a Result's tables, summary, figures and annotation exports into ``out_dir``.
 
     Every file is written atomically. Tables: ``signals.csv``, ``xcorr.csv``,
@@ -378,7 +387,11 @@ def write_result(result: Result, out_dir, *, thumbnails: bool = False) -> list[P
     lag, the test's surrogate distribution, both signals with mismatch spans and
     episodes; and ``overview.png``. Exports: ``annotations.eaf`` (ELAN, linked to the
     recordings), ``annotations.TextGrid`` and ``events.tsv`` (BIDS). With
-    ``thumbnails=True`` and a video, ``thumbnails.png``.
+    ``thumbnails=True`` and a video, ``thumbnails.png``. With ``annotated_video=True``
+    and a video, ``annotated.mp4`` (two-files: ``annotated_<person>.mp4`` per video; see
+    :func:`synchrony.report.video.write_annotated_video`), whose person regions come from
+    ``session`` (the :class:`synchrony.session.Session` analysed; default the layout in
+    the summary, split at the middle); ``progress`` shows its progress bar.
 
     Returns the paths written, in order.
     """
@@ -439,6 +452,14 @@ def write_result(result: Result, out_dir, *, thumbnails: bool = False) -> list[P
     if thumbnails and videos and len(result.mismatch):
         path, offset = videos[0]
         figure(mismatch_thumbnails(path, result.mismatch, offset_s=offset), "thumbnails.png")
+    if annotated_video and videos:
+        from synchrony.report.video import annotated_video_names, write_annotated_video
+
+        layout = session.layout if session is not None else result.summary.get("session", {}).get("layout")
+        for i, name in enumerate(annotated_video_names(layout, persons)[:len(videos)]):
+            written.append(write_annotated_video(result, out / name, session=session, video=i, progress=progress))
+    elif annotated_video:
+        log.warning("no video to annotate: the annotated video needs a session with video")
     # Last: the one offline page embeds the PNGs already written, nothing drawn twice.
     written.append(write_report(result, out / "report.html",
                                 figures={p.stem: p for p in written if p.suffix == ".png"}))

@@ -254,7 +254,7 @@ def test_fast_path_matches_the_public_api(reference_dir):
     with lmk.face_landmarkers(2) as (fast, public):
         for i, (_, rgb) in enumerate(frames):
             mine = lmk.detect(fast, rgb, i)
-            raw, scores, matrix = lmk._run_public(public, np.ascontiguousarray(rgb), i)
+            (raw, scores, matrix), = lmk._run_public(public, np.ascontiguousarray(rgb), i)
             np.testing.assert_array_equal(
                 mine[0], _landmarks_px_from_bytes(raw, rgb.shape[1], rgb.shape[0]))
             np.testing.assert_array_equal(mine[1], scores)

@@ -100,8 +100,8 @@ from synchrony.extract.gaze import (
 )
 from synchrony.extract.head import frontalise, head_motion, head_pose
 
-__all__ = ["FACE_COLUMNS", "FACE_EXTRACTOR_VERSION", "extract_face_split",
-           "face_features_from_landmarks", "sharpness"]
+__all__ = ["FACE_BACKENDS", "FACE_COLUMNS", "FACE_EXTRACTOR_VERSION", "backend_columns",
+           "extract_face_split", "face_features_from_landmarks", "sharpness"]
 
 logger = logging.getLogger("synchrony")
 
@@ -213,27 +213,107 @@ def _face_mesh(min_detection_confidence, max_num_faces=1):
 def mediapipe_meshes(n_meshes, *, max_num_faces=1, min_detection_confidence=0.5):
     """``n_meshes`` FaceMesh graphs started quietly, closed afterwards.
 
-    While they run, OpenCV's own thread pool is off (it only costs on crops this small,
-    and the extractors' threads already keep the cores busy) and protobuf's deprecation
-    noise is silenced; the caller's settings are restored afterwards.
+    While they run, OpenCV's own thread pool is off (:func:`_cv_single_threaded`) and
+    protobuf's deprecation noise is silenced; the caller's settings are restored
+    afterwards.
     """
+    meshes = []
+    try:
+        with _cv_single_threaded():
+            with _native_stderr_silenced():
+                for _ in range(n_meshes):
+                    meshes.append(_face_mesh(min_detection_confidence, max_num_faces))
+            with warnings.catch_warnings():
+                # emitted while mediapipe converts its results
+                warnings.filterwarnings("ignore", message=".*GetPrototype", category=UserWarning)
+                yield meshes
+    finally:
+        for mesh in meshes:
+            mesh.close()
+
+
+@contextlib.contextmanager
+def _cv_single_threaded():
+    """OpenCV's own thread pool off for a block, the caller's setting restored after:
+    it only costs on crops this small, and the extractors' threads keep the cores busy."""
     import cv2
 
     cv_threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
-    meshes = []
     try:
-        with _native_stderr_silenced():
-            for _ in range(n_meshes):
-                meshes.append(_face_mesh(min_detection_confidence, max_num_faces))
-        with warnings.catch_warnings():
-            # emitted while mediapipe converts its results
-            warnings.filterwarnings("ignore", message=".*GetPrototype", category=UserWarning)
-            yield meshes
+        yield
     finally:
         cv2.setNumThreads(cv_threads)
-        for mesh in meshes:
-            mesh.close()
+
+
+#: Face models: ``"facemesh"``, mediapipe's legacy FaceMesh with iris (models inside the
+#: mediapipe wheel; the fastest), and ``"landmarker"``, the Tasks API Face Landmarker
+#: (:mod:`synchrony.extract.landmarker`: the same 478 landmarks plus 52 blendshape scores).
+FACE_BACKENDS = ("facemesh", "landmarker")
+
+
+def backend_columns(backend):
+    """The columns ``backend`` adds to :data:`FACE_COLUMNS` (none for ``"facemesh"``;
+    the ``bs_`` and ``expr_`` columns of :mod:`synchrony.extract.landmarker` for
+    ``"landmarker"``)."""
+    if backend == "landmarker":
+        from synchrony.extract.landmarker import LANDMARKER_FEATURES
+
+        return LANDMARKER_FEATURES
+    return ()
+
+
+def n_scores(backend):
+    """How many raw per-frame values ``backend`` adds to ``_FIELDS`` (its scores)."""
+    if backend == "landmarker":
+        from synchrony.extract.landmarker import BLENDSHAPE_NAMES
+
+        return len(BLENDSHAPE_NAMES)
+    return 0
+
+
+@contextlib.contextmanager
+def face_finders(n, *, backend="facemesh", max_num_faces=1, min_detection_confidence=0.5):
+    """``n`` face finders of ``backend``, one per video stream, closed afterwards.
+
+    A finder is ``find(image, time_s) -> list of (landmarks_px, scores)``: each face
+    found in the C-contiguous RGB ``image`` (the frame's time ``time_s`` on the video's
+    clock, seconds), as (478, 3) landmarks in pixels of ``image`` (``z`` scaled like
+    ``x``) and a tuple of the backend's raw per-frame scores (empty for FaceMesh, the
+    52 blendshape scores for the Landmarker). Each finder tracks the face between the
+    frames of its own stream, so give each stream its own, and its frames in order.
+    """
+    if backend == "landmarker":
+        from synchrony.extract.landmarker import face_landmarkers
+
+        with _cv_single_threaded(), face_landmarkers(
+                n, max_num_faces=max_num_faces,
+                min_detection_confidence=min_detection_confidence) as landmarkers:
+            yield [_landmarker_finder(landmarker) for landmarker in landmarkers]
+    else:
+        with mediapipe_meshes(n, max_num_faces=max_num_faces,
+                              min_detection_confidence=min_detection_confidence) as meshes:
+            yield [_mesh_finder(mesh) for mesh in meshes]
+
+
+def _mesh_finder(mesh):
+    def find(image, time_s):
+        height, width = image.shape[:2]
+        return [(_landmarks_px_from_bytes(raw, width, height), ())
+                for raw in _find_faces(mesh, image)]
+    return find
+
+
+def _landmarker_finder(landmarker):
+    from synchrony.extract.landmarker import detect_faces, timestamp_ms
+
+    previous = None
+
+    def find(image, time_s):
+        nonlocal previous
+        previous = timestamp_ms(time_s, previous_ms=previous)
+        return [(lm, tuple(scores)) for lm, scores, _ in detect_faces(landmarker, image, previous)]
+    return find
 
 
 def progress_bar(path, rate_hz, enabled, *, position=0):
@@ -255,7 +335,6 @@ _FIELDS = ("centre_x_px", "centre_y_px", "face_size_px", "head_x", "head_y",
            "smile", "mouth_open", "brow_raise", "eye_open_left", "eye_open_right", "eye_open",
            "crop_difference", "gaze_yaw_deg", "gaze_pitch_deg",
            "camera_yaw_deg", "camera_pitch_deg", "sharpness")
-_NO_FACE = (math.nan,) * len(_FIELDS)
 
 # Serialized NormalizedLandmark with x, y and z set: tag, length, then three fixed32
 # fields. Reading the bytes is ~10x faster than 478 x 3 attribute reads in Python.
@@ -396,26 +475,28 @@ def _face_crops(rgb, box, previous_box):
 
 
 class _Person:
-    """One person's FaceMesh and what one frame passes to the next (one crop)."""
+    """One person's face model and what one frame passes to the next (one crop)."""
 
-    def __init__(self, mesh):
-        self.mesh = mesh
+    def __init__(self, find, n_extra=0):
+        self.find = find  # (image, time_s) -> list of (landmarks_px, extra values)
+        self.no_face = (math.nan,) * (len(_FIELDS) + n_extra)
         self.box = None  # the previous frame's crop square, None if it had no face
         self.crop = None
 
-    def analyse(self, part):
-        """One region of one frame -> the values of ``_FIELDS`` (NaN without a face)."""
+    def analyse(self, part, time_s):
+        """One region of one frame -> the values of ``_FIELDS`` and the backend's extra
+        features (NaN without a face)."""
         part = np.ascontiguousarray(part)  # mediapipe needs C-contiguous pixels
-        height, width = part.shape[:2]
-        found = _find_faces(self.mesh, part)
+        found = self.find(part, time_s)
         if not found:
             return self.missing()
-        return self.measure(_landmarks_px_from_bytes(found[0], width, height), part)
+        lm, extra = found[0]
+        return self.measure(lm, part) + extra
 
     def missing(self):
         """The values of a frame where this person's face was not found."""
         self.box = self.crop = None
-        return _NO_FACE
+        return self.no_face
 
     def measure(self, lm, image):
         """Landmarks (pixels of ``image``, ``z`` scaled like ``x``) -> ``_FIELDS``.
@@ -452,8 +533,10 @@ class _Person:
                 expression["eye_open"], difference, *gaze, *camera, sharp)
 
 
-def _track(time_s, v):
-    """Per-frame values of ``_FIELDS`` -> one person's table of ``FACE_COLUMNS``."""
+def _track(time_s, v, scores=None):
+    """Per-frame values of ``_FIELDS`` (and a backend's raw scores, shape (n_frames,
+    n_scores), if it has any) -> one person's table of ``FACE_COLUMNS`` (and the
+    backend's columns)."""
     found = np.isfinite(v["face_size_px"])
     with np.errstate(invalid="ignore", divide="ignore"):
         dt = np.diff(time_s, prepend=np.nan)
@@ -468,8 +551,22 @@ def _track(time_s, v):
         "looking_at_partner": looking_at(v["gaze_yaw_deg"], v["gaze_pitch_deg"],
                                          v["camera_yaw_deg"], v["camera_pitch_deg"]),
     }
-    return pd.DataFrame({c: columns[c] if c in columns else v[c] for c in FACE_COLUMNS},
+    names = FACE_COLUMNS
+    if scores is not None and scores.shape[1]:
+        from synchrony.extract.landmarker import blendshape_features
+
+        extra = blendshape_features(scores.reshape(-1, scores.shape[1]))
+        columns.update(extra)
+        names = FACE_COLUMNS + tuple(extra)
+    return pd.DataFrame({c: columns[c] if c in columns else v[c] for c in names},
                         index=pd.Index(time_s, name="time_s"))
+
+
+def _track_from_rows(rows, n_extra):
+    """Flat per-frame rows ``(time_s, *_FIELDS, *scores)`` -> one person's track."""
+    table = np.frombuffer(rows, dtype=float).reshape(-1, 1 + len(_FIELDS) + n_extra)
+    fields = dict(zip(_FIELDS, table[:, 1:1 + len(_FIELDS)].T))
+    return _track(table[:, 0], fields, table[:, 1 + len(_FIELDS):])
 
 
 @contextlib.contextmanager
@@ -559,7 +656,7 @@ def _lane(person, rows, *, depth=4):
         while (job := jobs.get()) is not None:
             if not failed:  # after a failure, only drain
                 try:
-                    rows.extend((job[0], *person.analyse(job[1])))
+                    rows.extend((job[0], *person.analyse(job[1], job[0])))
                 except BaseException as err:
                     failed.append(err)
 
@@ -603,7 +700,14 @@ def _regions(path, shape, split, regions_px):
     return tuple(np.s_[y:y + h, x:x + w] for x, y, w, h in regions_px)
 
 
-def _check_options(func, persons, split, rate_hz, min_detection_confidence):
+def check_backend(backend, func):
+    """Raise ParameterError unless ``backend`` is one of :data:`FACE_BACKENDS`."""
+    if backend not in FACE_BACKENDS:
+        raise ParameterError.expected("backend", func, f"one of {FACE_BACKENDS}", backend)
+
+
+def _check_options(func, persons, split, rate_hz, min_detection_confidence,
+                   backend="facemesh"):
     if (not isinstance(persons, (tuple, list)) or len(persons) != 2
             or not all(isinstance(p, str) and p for p in persons) or persons[0] == persons[1]):
         raise ParameterError.expected(
@@ -612,6 +716,7 @@ def _check_options(func, persons, split, rate_hz, min_detection_confidence):
         raise ParameterError.expected("split", func, "a fraction of the width in (0, 1)", split)
     if rate_hz is not None and not (isinstance(rate_hz, (int, float)) and rate_hz > 0):
         raise ParameterError.expected("rate_hz", func, "None or a positive rate in Hz", rate_hz)
+    check_backend(backend, func)
     if not (isinstance(min_detection_confidence, (int, float))
             and 0 <= min_detection_confidence <= 1):
         raise ParameterError.expected(
@@ -620,7 +725,7 @@ def _check_options(func, persons, split, rate_hz, min_detection_confidence):
 
 
 def extract_face_split(path, *, persons=("A", "B"), split=0.5, regions_px=None, rate_hz=None,
-                       min_detection_confidence=0.5, progress=False):
+                       backend="facemesh", min_detection_confidence=0.5, progress=False):
     """Face tracks of two people filmed side by side in one split-screen recording.
 
     Parameters
@@ -639,8 +744,14 @@ def extract_face_split(path, *, persons=("A", "B"), split=0.5, regions_px=None, 
         Analyse frames at about this rate (Hz) instead of every frame; passed to
         :func:`synchrony.media.iter_frames`. Speeds are still divided by the true time
         between the analysed frames.
+    backend : {"facemesh", "landmarker"}, default "facemesh"
+        The face model (:data:`FACE_BACKENDS`). Both give the columns below from the
+        same landmark topology; ``"landmarker"`` adds each person's blendshape scores
+        ``bs_<name>`` and the composites ``expr_smile``, ``expr_distress``,
+        ``expr_eye_closure`` and ``expr_brow_raise`` (0-1,
+        :mod:`synchrony.extract.landmarker`), at about twice the model's cost.
     min_detection_confidence : float, default 0.5
-        FaceMesh's face-detection threshold, in [0, 1].
+        The face detector's threshold, in [0, 1].
     progress : bool, default False
         Show a tqdm progress bar (frames analysed).
 
@@ -657,7 +768,8 @@ def extract_face_split(path, *, persons=("A", "B"), split=0.5, regions_px=None, 
         ``smile``, ``mouth_open``, ``brow_raise``, ``eye_open_left``,
         ``eye_open_right``, ``eye_open`` (face sizes, :mod:`synchrony.extract.expression`);
         ``gaze_yaw_deg``, ``gaze_pitch_deg`` and ``looking_at_partner`` (1.0 or 0.0,
-        :mod:`synchrony.extract.gaze`). Floats are NaN where no face was found.
+        :mod:`synchrony.extract.gaze`); with ``backend="landmarker"`` also the columns
+        of :func:`backend_columns`. Floats are NaN where no face was found.
 
     Raises
     ------
@@ -669,44 +781,45 @@ def extract_face_split(path, *, persons=("A", "B"), split=0.5, regions_px=None, 
         If an option is out of its domain.
     """
     func = "extract_face_split"
-    _check_options(func, persons, split, rate_hz, min_detection_confidence)
+    _check_options(func, persons, split, rate_hz, min_detection_confidence, backend)
     from synchrony.media import iter_frames
 
     path = os.fspath(path)
     frames = iter_frames(path, rate_hz=rate_hz)  # opens and checks the file first
-    # 21 floats per person per frame (8 bytes each), never frames or landmarks
+    # a few dozen floats per person per frame (8 bytes each), never frames or landmarks
     rows = {label: array("d") for label in persons}
+    extra = n_scores(backend)
     regions = None
     started = time.perf_counter()
     try:
-        with mediapipe_meshes(2, min_detection_confidence=min_detection_confidence) as meshes, \
+        with face_finders(2, backend=backend,
+                          min_detection_confidence=min_detection_confidence) as finders, \
                 progress_bar(path, rate_hz, progress) as bar, read_ahead(frames) as decoded:
-            left, right = (_Person(mesh) for mesh in meshes)
-            # mediapipe releases the GIL while its graph runs, so the right person's mesh
+            left, right = (_Person(find, extra) for find in finders)
+            # mediapipe releases the GIL while its graph runs, so the right person's model
             # works in a thread of its own, a few frames behind this one at most and never
-            # waiting for it frame by frame; the next frames decode in a third. Each mesh
+            # waiting for it frame by frame; the next frames decode in a third. Each model
             # still sees its frames in order, so results are the same as sequential.
             with _lane(right, rows[persons[1]]) as analyse_right:
                 for time_s, rgb in decoded:
                     if regions is None:
                         regions = _regions(path, rgb.shape, split, regions_px)
                     analyse_right(time_s, rgb[regions[1]])
-                    rows[persons[0]].extend((time_s, *left.analyse(rgb[regions[0]])))
+                    rows[persons[0]].extend((time_s, *left.analyse(rgb[regions[0]], time_s)))
                     bar.update()
     finally:
-        frames.close()  # when read_ahead never started (mediapipe failed to load)
+        frames.close()  # when read_ahead never started (the models failed to load)
     if regions is None:
         raise MediaError(path, "no video frames to analyse")
 
     tracks = {}
     for label, side in zip(persons, ("left", "right")):
-        t, *values = np.frombuffer(rows.pop(label), dtype=float).reshape(-1, 1 + len(_FIELDS)).T
-        tracks[label] = _track(t, dict(zip(_FIELDS, values)))
+        tracks[label] = _track_from_rows(rows.pop(label), extra)
         found = tracks[label]["face_detected"]
         if not found.any():
             raise NoFaceError(path, f"no face found in the {side} half (person {label})")
         logger.debug("%s: person %s (%s) has a face in %d of %d frames",
                      path, label, side, found.sum(), found.size)
     elapsed = time.perf_counter() - started
-    logger.info("%s: face mesh on %d frames in %.1f s", path, len(t), elapsed)
+    logger.info("%s: %s on %d frames in %.1f s", path, backend, len(found), elapsed)
     return tracks

@@ -88,6 +88,7 @@ __all__ = [
     "MODEL_SHA256",
     "blendshape_features",
     "detect",
+    "detect_faces",
     "face_landmarkers",
     "model_path",
     "pose_from_matrix",
@@ -338,11 +339,11 @@ _FLIP = np.diag([1.0, -1.0, -1.0])
 
 
 @contextlib.contextmanager
-def face_landmarkers(n, *, min_detection_confidence=0.5):
+def face_landmarkers(n, *, max_num_faces=1, min_detection_confidence=0.5):
     """``n`` Face Landmarkers in VIDEO mode, built quietly from the shipped model, closed
     afterwards.
 
-    Each finds at most one face (``num_faces=1``) and outputs blendshapes and the
+    Each finds at most ``max_num_faces`` faces and outputs blendshapes and the
     transformation matrix. Give each video stream (each person's region) its own
     Landmarker: it tracks the face between that stream's frames.
 
@@ -350,6 +351,8 @@ def face_landmarkers(n, *, min_detection_confidence=0.5):
     ----------
     n : int
         How many, >= 1.
+    max_num_faces : int, keyword-only, default 1
+        Faces each looks for (``num_faces``), >= 1.
     min_detection_confidence : float, keyword-only, default 0.5
         The face detector's threshold (``min_face_detection_confidence``), in [0, 1].
 
@@ -371,6 +374,9 @@ def face_landmarkers(n, *, min_detection_confidence=0.5):
     func = "face_landmarkers"
     if not (isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 1):
         raise ParameterError.expected("n", func, "an integer >= 1", n)
+    if not (isinstance(max_num_faces, numbers.Integral) and not isinstance(max_num_faces, bool)
+            and max_num_faces >= 1):
+        raise ParameterError.expected("max_num_faces", func, "an integer >= 1", max_num_faces)
     if not (isinstance(min_detection_confidence, numbers.Real)
             and 0 <= min_detection_confidence <= 1):
         raise ParameterError.expected("min_detection_confidence", func, "a probability in [0, 1]",
@@ -382,7 +388,7 @@ def face_landmarkers(n, *, min_detection_confidence=0.5):
 
     options = vision.FaceLandmarkerOptions(
         base_options=BaseOptions(model_asset_buffer=data),
-        running_mode=vision.RunningMode.VIDEO, num_faces=1,
+        running_mode=vision.RunningMode.VIDEO, num_faces=int(max_num_faces),
         min_face_detection_confidence=float(min_detection_confidence),
         output_face_blendshapes=True, output_facial_transformation_matrixes=True)
     landmarkers = []
@@ -416,7 +422,8 @@ def detect(landmarker, rgb, timestamp_ms):
     Returns
     -------
     None or tuple
-        None when no face is found; else ``(landmarks_px, scores, matrix)``:
+        None when no face is found; else, for the first face found,
+        ``(landmarks_px, scores, matrix)`` (:func:`detect_faces` gives all of them):
         ``landmarks_px`` float array (478, 3) in pixels of ``rgb``, ``x`` right and
         ``y`` down, ``z`` the model's depth scaled like ``x`` (as
         :mod:`synchrony.extract.face` gives FaceMesh's, so the same geometry applies);
@@ -441,7 +448,21 @@ def detect(landmarker, rgb, timestamp_ms):
     >>> found is None  # a black frame has no face
     True
     """
-    func = "detect"
+    found = _detect(landmarker, rgb, timestamp_ms, "detect")
+    return found[0] if found else None
+
+
+def detect_faces(landmarker, rgb, timestamp_ms):
+    """Every face one frame holds, through a VIDEO-mode Face Landmarker.
+
+    As :func:`detect`, but returns a list with one ``(landmarks_px, scores, matrix)``
+    per face found (up to the Landmarker's ``max_num_faces``; empty when none), in the
+    model's order, which says nothing about who is who.
+    """
+    return _detect(landmarker, rgb, timestamp_ms, "detect_faces")
+
+
+def _detect(landmarker, rgb, timestamp_ms, func):
     if not (isinstance(rgb, np.ndarray) and rgb.dtype == np.uint8 and rgb.ndim == 3
             and rgb.shape[2] == 3 and rgb.shape[0] > 0 and rgb.shape[1] > 0):
         got = (rgb.dtype, rgb.shape) if isinstance(rgb, np.ndarray) else type(rgb).__name__
@@ -460,16 +481,14 @@ def detect(landmarker, rgb, timestamp_ms):
         raise ParameterError.expected(
             "timestamp_ms", func, "later than the previous frame's on this landmarker",
             timestamp_ms) from None
-    if found is None:
-        return None
-    raw_landmarks, scores, matrix = found
     from synchrony.extract.face import _landmarks_px_from_bytes
 
-    return _landmarks_px_from_bytes(raw_landmarks, width, height), scores, matrix
+    return [(_landmarks_px_from_bytes(raw, width, height), scores, matrix)
+            for raw, scores, matrix in found]
 
 
 def _run(landmarker, image, ms):
-    """The Landmarker on one image -> (serialized landmarks, scores, matrix) or None.
+    """The Landmarker on one image -> a list of (serialized landmarks, scores, matrix).
 
     The graph call of ``detect_for_video`` without building its result objects (478
     landmark dataclasses parsed from protobuf, ~1 ms of the ~10 ms a frame costs here),
@@ -499,24 +518,23 @@ def _run(landmarker, image, ms):
         rect_in: packet_creator.create_proto(rect.to_pb2()).at(at),
     })
     if out[landmarks_out].is_empty():
-        return None
+        return []
     raw = _packet_getter._get_serialized_proto_list(out[landmarks_out])
-    if not raw:
-        return None
-    shapes = classification_pb2.ClassificationList.FromString(
-        _packet_getter._get_serialized_proto_list(out[blendshapes_out])[0])
-    scores = np.full(len(BLENDSHAPE_NAMES), np.nan)
-    for c in shapes.classification:
-        scores[c.index] = c.score
-    geometry = face_geometry_pb2.FaceGeometry.FromString(
-        _packet_getter._get_serialized_proto_list(out[geometry_out])[0])
-    data = geometry.pose_transform_matrix
-    packed = np.array(data.packed_data, dtype=float)
-    if data.layout == matrix_data_pb2.MatrixData.Layout.ROW_MAJOR:
-        matrix = packed.reshape(data.rows, data.cols)
-    else:  # packed column by column
-        matrix = packed.reshape(data.cols, data.rows).T
-    return raw[0], scores, matrix
+    shapes = _packet_getter._get_serialized_proto_list(out[blendshapes_out])
+    geometries = _packet_getter._get_serialized_proto_list(out[geometry_out])
+    faces = []
+    for landmarks, shape, geometry in zip(raw, shapes, geometries):
+        scores = np.full(len(BLENDSHAPE_NAMES), np.nan)
+        for c in classification_pb2.ClassificationList.FromString(shape).classification:
+            scores[c.index] = c.score
+        data = face_geometry_pb2.FaceGeometry.FromString(geometry).pose_transform_matrix
+        packed = np.array(data.packed_data, dtype=float)
+        if data.layout == matrix_data_pb2.MatrixData.Layout.ROW_MAJOR:
+            matrix = packed.reshape(data.rows, data.cols)
+        else:  # packed column by column
+            matrix = packed.reshape(data.cols, data.rows).T
+        faces.append((landmarks, scores, matrix))
+    return faces
 
 
 def _run_public(landmarker, image, ms):
@@ -526,12 +544,14 @@ def _run_public(landmarker, image, ms):
 
     result = landmarker.detect_for_video(
         mp.Image(image_format=mp.ImageFormat.SRGB, data=image), ms)
-    if not result.face_landmarks:
-        return None
-    raw = landmark_pb2.NormalizedLandmarkList(landmark=[
-        landmark_pb2.NormalizedLandmark(x=p.x, y=p.y, z=p.z)
-        for p in result.face_landmarks[0]]).SerializeToString()
-    scores = np.full(len(BLENDSHAPE_NAMES), np.nan)
-    for c in result.face_blendshapes[0]:
-        scores[c.index] = c.score
-    return raw, scores, np.asarray(result.facial_transformation_matrixes[0], dtype=float)
+    faces = []
+    for landmarks, shapes, matrix in zip(result.face_landmarks, result.face_blendshapes,
+                                         result.facial_transformation_matrixes):
+        raw = landmark_pb2.NormalizedLandmarkList(landmark=[
+            landmark_pb2.NormalizedLandmark(x=p.x, y=p.y, z=p.z)
+            for p in landmarks]).SerializeToString()
+        scores = np.full(len(BLENDSHAPE_NAMES), np.nan)
+        for c in shapes:
+            scores[c.index] = c.score
+        faces.append((raw, scores, np.asarray(matrix, dtype=float)))
+    return faces

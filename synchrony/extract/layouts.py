@@ -23,12 +23,13 @@ import pandas as pd
 from synchrony.errors import MediaError, NoFaceError
 from synchrony.extract.face import (
     _FIELDS,
-    _NO_FACE,
     _Person,
-    _landmarks_px,
     _track,
+    _track_from_rows,
+    check_backend,
     extract_face_split,
-    mediapipe_meshes,
+    face_finders,
+    n_scores,
     progress_bar,
 )
 
@@ -37,7 +38,8 @@ __all__ = ["face_tracks", "extract_face_single", "extract_face_shared"]
 log = logging.getLogger("synchrony")
 
 
-def face_tracks(session, *, offsets_s=None, rate_hz=None, progress=False) -> dict:
+def face_tracks(session, *, offsets_s=None, rate_hz=None, backend="facemesh",
+                progress=False) -> dict:
     """Each person's face track for a :class:`synchrony.session.Session`.
 
     Parameters
@@ -48,6 +50,8 @@ def face_tracks(session, *, offsets_s=None, rate_hz=None, progress=False) -> dic
         (for two-files sessions whose offsets were estimated, pass the estimate).
     rate_hz : float, optional
         Analyse frames at about this rate instead of every frame.
+    backend : {"facemesh", "landmarker"}, default "facemesh"
+        The face model (:func:`synchrony.extract.face.extract_face_split`).
     progress : bool
         Show progress bars.
 
@@ -55,44 +59,51 @@ def face_tracks(session, *, offsets_s=None, rate_hz=None, progress=False) -> dic
     -------
     dict of str to pandas.DataFrame
         Person label -> track indexed by ``time_s`` on the session clock, with the
-        columns of :data:`synchrony.extract.face.FACE_COLUMNS`.
+        columns of :data:`synchrony.extract.face.FACE_COLUMNS` (and with the
+        ``"landmarker"`` backend those of
+        :func:`synchrony.extract.face.backend_columns`).
     """
+    check_backend(backend, "face_tracks")
     offsets = list(offsets_s if offsets_s is not None else session.offsets_s or ())
     offsets += [0.0] * (len(session.videos) - len(offsets))
     if session.layout == "split":
         tracks = extract_face_split(session.videos[0], persons=session.persons, split=session.split,
-                                    regions_px=session.regions_px, rate_hz=rate_hz, progress=progress)
+                                    regions_px=session.regions_px, rate_hz=rate_hz, backend=backend,
+                                    progress=progress)
         return _shifted(tracks, offsets[0])
     if session.layout == "two-files":
-        # The meshes start here, in one thread: their quiet start-up redirects the
+        # The models start here, in one thread: their quiet start-up redirects the
         # process's stderr and warning filters, which threads must not do at once.
-        with mediapipe_meshes(2) as meshes, ThreadPoolExecutor(2) as pool:
-            futures = [pool.submit(_single_track, video, mesh, person=person, rate_hz=rate_hz,
-                                   progress=progress, position=i)
-                       for i, (video, person, mesh) in enumerate(zip(session.videos, session.persons, meshes))]
+        with face_finders(2, backend=backend) as finders, ThreadPoolExecutor(2) as pool:
+            futures = [pool.submit(_single_track, video, find, person=person, rate_hz=rate_hz,
+                                   n_extra=n_scores(backend), progress=progress, position=i)
+                       for i, (video, person, find) in enumerate(zip(session.videos, session.persons, finders))]
             tracks = [f.result() for f in futures]
         return {p: _shifted({p: t}, off)[p] for p, t, off in zip(session.persons, tracks, offsets)}
     if session.layout == "shared-frame":
         tracks = extract_face_shared(session.videos[0], persons=session.persons, rate_hz=rate_hz,
-                                     progress=progress)
+                                     backend=backend, progress=progress)
         return _shifted(tracks, offsets[0])
     raise MediaError(session.videos[0], f"layout {session.layout!r} has no face extraction")
 
 
-def extract_face_single(path, *, person="A", rate_hz=None, min_detection_confidence=0.5,
-                        progress=False, position=0) -> pd.DataFrame:
+def extract_face_single(path, *, person="A", rate_hz=None, backend="facemesh",
+                        min_detection_confidence=0.5, progress=False, position=0) -> pd.DataFrame:
     """One person's face track from a video that films only that person.
 
     The whole frame is the person's region (camera model, ``head_x``/``head_y`` and the
     looking-at-camera rule as in the split layout). Raises NoFaceError naming the file
-    when no analysed frame has a face.
+    when no analysed frame has a face. ``backend`` as in
+    :func:`synchrony.extract.face.extract_face_split`.
     """
-    with mediapipe_meshes(1, min_detection_confidence=min_detection_confidence) as (mesh,):
-        return _single_track(path, mesh, person=person, rate_hz=rate_hz, progress=progress,
-                             position=position)
+    check_backend(backend, "extract_face_single")
+    with face_finders(1, backend=backend,
+                      min_detection_confidence=min_detection_confidence) as (find,):
+        return _single_track(path, find, person=person, rate_hz=rate_hz,
+                             n_extra=n_scores(backend), progress=progress, position=position)
 
 
-def _single_track(path, mesh, *, person, rate_hz, progress, position):
+def _single_track(path, find, *, person, rate_hz, n_extra, progress, position):
     from synchrony.media import iter_frames
 
     path = os.fspath(path)
@@ -100,23 +111,22 @@ def _single_track(path, mesh, *, person, rate_hz, progress, position):
     rows = array("d")
     try:
         with progress_bar(path, rate_hz, progress, position=position) as bar:
-            analyser = _Person(mesh)
+            analyser = _Person(find, n_extra)
             for time_s, rgb in frames:
-                rows.extend((time_s, *analyser.analyse(rgb)))
+                rows.extend((time_s, *analyser.analyse(rgb, time_s)))
                 bar.update()
     finally:
         frames.close()
     if not rows:
         raise MediaError(path, "no video frames to analyse")
-    t, *values = np.frombuffer(rows, dtype=float).reshape(-1, 1 + len(_FIELDS)).T
-    track = _track(t, dict(zip(_FIELDS, values)))
+    track = _track_from_rows(rows, n_extra)
     if not track["face_detected"].any():
         raise NoFaceError(path, f"no face found (person {person})")
     return track
 
 
-def extract_face_shared(path, *, persons=("A", "B"), rate_hz=None, min_detection_confidence=0.5,
-                        progress=False) -> dict:
+def extract_face_shared(path, *, persons=("A", "B"), rate_hz=None, backend="facemesh",
+                        min_detection_confidence=0.5, progress=False) -> dict:
     """Both persons' face tracks from one picture that shows them both.
 
     FaceMesh tracks up to two faces. Identities come from
@@ -129,7 +139,9 @@ def extract_face_shared(path, *, persons=("A", "B"), rate_hz=None, min_detection
 
     Face motion needs the same face in consecutive frames before identities are known:
     each face continues the previous frame's face nearest to it (within one face size).
+    ``backend`` as in :func:`synchrony.extract.face.extract_face_split`.
     """
+    check_backend(backend, "extract_face_shared")
     from synchrony.extract.tracking import assign_identities
     from synchrony.media import iter_frames
 
@@ -138,19 +150,18 @@ def extract_face_shared(path, *, persons=("A", "B"), rate_hz=None, min_detection
     times, faces = [], []  # per frame: a few numbers per face, never pixels
     region = None
     try:
-        with mediapipe_meshes(1, max_num_faces=2,
-                              min_detection_confidence=min_detection_confidence) as (mesh,), \
+        with face_finders(1, backend=backend, max_num_faces=2,
+                          min_detection_confidence=min_detection_confidence) as (find,), \
                 progress_bar(path, rate_hz, progress) as bar:
             previous = []  # (analyser, centre x, centre y, size) of the last frame's faces
             for time_s, rgb in frames:
                 region = rgb.shape[1], rgb.shape[0]
-                found = mesh.process(np.ascontiguousarray(rgb)).multi_face_landmarks or []
+                rgb = np.ascontiguousarray(rgb)
                 current = []
-                for landmarks in found:
-                    lm = _landmarks_px(landmarks, *region)
+                for lm, scores in find(rgb, time_s):
                     analyser = _continuing(previous, lm, current) or _Person(None)
                     # a float array (160 bytes), not a tuple of Python floats (~700)
-                    current.append((analyser, np.array(analyser.measure(lm, rgb))))
+                    current.append((analyser, np.array(analyser.measure(lm, rgb) + scores)))
                 previous = [(a, v[0], v[1], v[2]) for a, v in current]
                 times.append(time_s)
                 faces.append([v for _, v in current])
@@ -162,15 +173,17 @@ def extract_face_shared(path, *, persons=("A", "B"), rate_hz=None, min_detection
 
     detections = [[v[:3] for v in frame] for frame in faces]
     assignments = assign_identities(detections, times_s=times, persons=persons)
+    no_face = np.full(len(_FIELDS) + n_scores(backend), np.nan)
     per_person = {p: [] for p in persons}
     for frame, assignment in zip(faces, assignments):
         for p in persons:
             i = assignment.index[p]
-            per_person[p].append(frame[i] if i is not None else _NO_FACE)
+            per_person[p].append(frame[i] if i is not None else no_face)
     t = np.asarray(times)
-    values = {p: dict(zip(_FIELDS, np.array(rows, dtype=float).T)) for p, rows in per_person.items()}
+    table = {p: np.array(rows, dtype=float).reshape(len(t), -1) for p, rows in per_person.items()}
+    values = {p: dict(zip(_FIELDS, table[p][:, :len(_FIELDS)].T)) for p in persons}
     _aim_at_partner(values, persons, region)
-    tracks = {p: _track(t, values[p]) for p in persons}
+    tracks = {p: _track(t, values[p], table[p][:, len(_FIELDS):]) for p in persons}
     ignored = sum(a.n_ignored for a in assignments)
     if ignored:
         log.info("%s: %d detected faces were given to nobody (extra or implausible)", path, ignored)

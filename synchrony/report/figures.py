@@ -19,8 +19,9 @@ __all__ = ["xcorr_heatmap", "signals_with_mismatch", "lag_plot", "surrogate_dist
            "session_overview", "mismatch_thumbnails", "save_figure", "OVERVIEW_FEATURES"]
 
 #: Features :func:`session_overview` shows by default (those present), one per modality.
-OVERVIEW_FEATURES = ("head_motion", "smile", "mouth_open", "brow_raise", "gaze_yaw_deg",
-                     "looking_at_partner", "intensity_db", "f0_st", "motion_energy")
+OVERVIEW_FEATURES = ("head_motion", "smile", "mouth_open", "brow_raise", "expr_smile",
+                     "expr_distress", "gaze_yaw_deg", "looking_at_partner", "intensity_db", "f0_st",
+                     "motion_energy")
 _MISMATCH_COLOUR = "tab:red"
 _EPISODE_COLOURS = ("0.55", "0.8")  # alternating greys: neighbouring episodes stay apart
 
