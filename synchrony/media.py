@@ -46,6 +46,11 @@ _SKIPPING_CODECS = frozenset({"h264"})
 # Packets read ahead of the decoder, so that the times of all frames up to a packet's are
 # known when it is decoded: far more than the reordering H.264 allows (16 frames).
 _LOOKAHEAD_PACKETS = 48
+# Types a file's first top-level box may have in MP4, MOV, M4A and 3GP files (QuickTime
+# files may begin with padding or the media data); anything else is not checked here.
+_ISO_BMFF_FIRST = frozenset({b"ftyp", b"styp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot"})
+# Top-level boxes walked at most before the index (files have a handful before it).
+_MAX_TOP_BOXES = 10_000
 
 
 @dataclass(frozen=True)
@@ -152,6 +157,12 @@ def probe(path: os.PathLike | str, *, count_frames: bool = False) -> MediaInfo:
     -------
     MediaInfo
         ``video`` or ``audio`` is None when the file has no such stream.
+
+    Raises
+    ------
+    synchrony.MediaError
+        The file is not a readable recording, or is an MP4/MOV cut inside its index
+        (``"<file>: truncated: ..."``; every function here that opens a file checks it).
     """
     with _open(path) as container:
         p = container.name
@@ -438,12 +449,51 @@ def _open(path):
         raise InputFileError(p, "is a directory, not a recording")
     if os.path.getsize(p) == 0:
         raise MediaError(p, "not a readable media file (empty file)")
+    _check_index_whole(p)
     try:
         return av.open(p, metadata_errors="ignore")
     except av.error.PermissionError as err:
         raise InputFileError(p, "permission denied") from err
     except av.FFmpegError as err:
         raise MediaError(p, f"not a readable media file ({_reason(err)})") from err
+
+
+def _check_index_whole(path):
+    """Raise if an MP4/MOV file (ISO-BMFF) was cut inside its index, the ``moov`` box.
+
+    FFmpeg reads such a file without complaint and drops what the lost part of the index
+    described (a whole stream, or every stream). The file is a sequence of top-level
+    boxes, each starting with its size (4 bytes, big-endian; 1 = a 64-bit size follows
+    the type; 0 = to the end of the file) and type (4 bytes); a ``moov`` that declares
+    more bytes than the file has left was cut. A cut in the media data (``mdat``) is
+    left to the decoder, which yields what the file holds and then warns.
+    """
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as fh:
+            start = 0
+            for _ in range(_MAX_TOP_BOXES):
+                fh.seek(start)
+                header = fh.read(16)
+                if len(header) < 8:
+                    return
+                declared, kind = int.from_bytes(header[:4], "big"), header[4:8]
+                if start == 0 and kind not in _ISO_BMFF_FIRST:
+                    return  # not an ISO-BMFF file: FFmpeg judges it
+                if declared == 1 and len(header) == 16:
+                    declared = int.from_bytes(header[8:16], "big")
+                if declared == 0 or declared < 8:
+                    return  # runs to the end of the file, or not a box structure after all
+                if kind == b"moov":  # a file has one index: nothing after it to check
+                    if start + declared > size:
+                        raise MediaError(path, f"truncated: the file ends {size - start} bytes into "
+                                               f"its index (moov box), which declares {declared} bytes")
+                    return
+                start += declared
+                if start >= size:
+                    return
+    except OSError:
+        return  # unreadable here: av.open reports it
 
 
 def _video_stream(container):

@@ -90,6 +90,7 @@ import pandas as pd
 
 from synchrony.errors import MediaError, NoFaceError, ParameterError
 from synchrony.extract.expression import _features_from_frontal
+from synchrony.extract.facecount import face_counters
 from synchrony.extract.gaze import (
     EYE_RADIUS_PER_WIDTH,
     _eye_in_head,
@@ -477,8 +478,9 @@ def _face_crops(rgb, box, previous_box):
 class _Person:
     """One person's face model and what one frame passes to the next (one crop)."""
 
-    def __init__(self, find, n_extra=0):
+    def __init__(self, find, n_extra=0, count=None):
         self.find = find  # (image, time_s) -> list of (landmarks_px, extra values)
+        self.count = count  # a synchrony.extract.facecount.FaceCounter, or None
         self.no_face = (math.nan,) * (len(_FIELDS) + n_extra)
         self.box = None  # the previous frame's crop square, None if it had no face
         self.crop = None
@@ -487,6 +489,8 @@ class _Person:
         """One region of one frame -> the values of ``_FIELDS`` and the backend's extra
         features (NaN without a face)."""
         part = np.ascontiguousarray(part)  # mediapipe needs C-contiguous pixels
+        if self.count is not None:
+            self.count(part, time_s)
         found = self.find(part, time_s)
         if not found:
             return self.missing()
@@ -771,6 +775,12 @@ def extract_face_split(path, *, persons=("A", "B"), split=0.5, regions_px=None, 
         :mod:`synchrony.extract.gaze`); with ``backend="landmarker"`` also the columns
         of :func:`backend_columns`. Floats are NaN where no face was found.
 
+    Warns
+    -----
+    On the "synchrony" logger, when a person's part shows more than one face in at least
+    10 % of the frames counted once per second (:mod:`synchrony.extract.facecount`):
+    that person's track may follow another face.
+
     Raises
     ------
     NoFaceError
@@ -794,8 +804,9 @@ def extract_face_split(path, *, persons=("A", "B"), split=0.5, regions_px=None, 
     try:
         with face_finders(2, backend=backend,
                           min_detection_confidence=min_detection_confidence) as finders, \
+                face_counters(2, min_detection_confidence=min_detection_confidence) as counters, \
                 progress_bar(path, rate_hz, progress) as bar, read_ahead(frames) as decoded:
-            left, right = (_Person(find, extra) for find in finders)
+            left, right = (_Person(find, extra, count) for find, count in zip(finders, counters))
             # mediapipe releases the GIL while its graph runs, so the right person's model
             # works in a thread of its own, a few frames behind this one at most and never
             # waiting for it frame by frame; the next frames decode in a third. Each model
@@ -818,6 +829,7 @@ def extract_face_split(path, *, persons=("A", "B"), split=0.5, regions_px=None, 
         found = tracks[label]["face_detected"]
         if not found.any():
             raise NoFaceError(path, f"no face found in the {side} half (person {label})")
+        counters[persons.index(label)].warn(path, f"the {side} half (person {label})")
         logger.debug("%s: person %s (%s) has a face in %d of %d frames",
                      path, label, side, found.sum(), found.size)
     elapsed = time.perf_counter() - started

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from synchrony.errors import MediaError, NoFaceError
+from synchrony.extract.facecount import face_counters
 from synchrony.extract.face import (
     _FIELDS,
     _Person,
@@ -74,10 +75,13 @@ def face_tracks(session, *, offsets_s=None, rate_hz=None, backend="facemesh",
     if session.layout == "two-files":
         # The models start here, in one thread: their quiet start-up redirects the
         # process's stderr and warning filters, which threads must not do at once.
-        with face_finders(2, backend=backend) as finders, ThreadPoolExecutor(2) as pool:
+        with face_finders(2, backend=backend) as finders, face_counters(2) as counters, \
+                ThreadPoolExecutor(2) as pool:
             futures = [pool.submit(_single_track, video, find, person=person, rate_hz=rate_hz,
-                                   n_extra=n_scores(backend), progress=progress, position=i)
-                       for i, (video, person, find) in enumerate(zip(session.videos, session.persons, finders))]
+                                   n_extra=n_scores(backend), count=count, progress=progress,
+                                   position=i)
+                       for i, (video, person, find, count)
+                       in enumerate(zip(session.videos, session.persons, finders, counters))]
             tracks = [f.result() for f in futures]
         return {p: _shifted({p: t}, off)[p] for p, t, off in zip(session.persons, tracks, offsets)}
     if session.layout == "shared-frame":
@@ -93,17 +97,19 @@ def extract_face_single(path, *, person="A", rate_hz=None, backend="facemesh",
 
     The whole frame is the person's region (camera model, ``head_x``/``head_y`` and the
     looking-at-camera rule as in the split layout). Raises NoFaceError naming the file
-    when no analysed frame has a face. ``backend`` as in
+    when no analysed frame has a face; warns as the split layout does when the video
+    shows several faces. ``backend`` as in
     :func:`synchrony.extract.face.extract_face_split`.
     """
     check_backend(backend, "extract_face_single")
     with face_finders(1, backend=backend,
-                      min_detection_confidence=min_detection_confidence) as (find,):
-        return _single_track(path, find, person=person, rate_hz=rate_hz,
-                             n_extra=n_scores(backend), progress=progress, position=position)
+                      min_detection_confidence=min_detection_confidence) as (find,), \
+            face_counters(1, min_detection_confidence=min_detection_confidence) as (count,):
+        return _single_track(path, find, person=person, rate_hz=rate_hz, n_extra=n_scores(backend),
+                             count=count, progress=progress, position=position)
 
 
-def _single_track(path, find, *, person, rate_hz, n_extra, progress, position):
+def _single_track(path, find, *, person, rate_hz, n_extra, count, progress, position):
     from synchrony.media import iter_frames
 
     path = os.fspath(path)
@@ -111,7 +117,7 @@ def _single_track(path, find, *, person, rate_hz, n_extra, progress, position):
     rows = array("d")
     try:
         with progress_bar(path, rate_hz, progress, position=position) as bar:
-            analyser = _Person(find, n_extra)
+            analyser = _Person(find, n_extra, count)
             for time_s, rgb in frames:
                 rows.extend((time_s, *analyser.analyse(rgb, time_s)))
                 bar.update()
@@ -122,6 +128,7 @@ def _single_track(path, find, *, person, rate_hz, n_extra, progress, position):
     track = _track_from_rows(rows, n_extra)
     if not track["face_detected"].any():
         raise NoFaceError(path, f"no face found (person {person})")
+    count.warn(path, f"the video of person {person}")
     return track
 
 

@@ -1,0 +1,97 @@
+"""Faces counted now and then in a person's region, to say when it holds several.
+
+The face models follow one face per person's region. When a region shows two (a sibling
+on the parent's lap, a second adult, a face on a poster), the person's track is whichever
+face the model follows, and it may move to the other face for good when the first one
+leaves for a moment. So about once per second of video each region also goes through
+mediapipe's BlazeFace full-range detector (its model is inside the mediapipe wheel;
+about 2 ms a call, under 1 % of the face path at 10 Hz), which counts the faces there; a
+region with more than one face in at least :data:`WARN_SHARE` of those checks gets a
+warning naming the file, the region and the share.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import warnings
+
+logger = logging.getLogger("synchrony")
+
+#: Seconds of video between two counts in one region.
+CHECK_EVERY_S = 1.0
+#: Share of the counts with several faces from which a region gets a warning.
+WARN_SHARE = 0.1
+
+
+class FaceCounter:
+    """Counts the faces of one region's frames, one frame per :data:`CHECK_EVERY_S`.
+
+    Call it with every analysed frame of the region, in order; it counts a frame when
+    the last count is at least :data:`CHECK_EVERY_S` seconds older.
+    """
+
+    def __init__(self, detector):
+        self.detector = detector
+        self.next_s = None
+        self.checked = 0
+        self.several = 0
+
+    def __call__(self, image, time_s):
+        if self.next_s is not None and time_s < self.next_s:
+            return
+        self.next_s = time_s + CHECK_EVERY_S
+        found = self.detector.process(image).detections or []
+        self.checked += 1
+        self.several += len(found) > 1
+
+    def warn(self, path, where):
+        """Log a warning if ``where`` (e.g. "the left half (person A)") held several faces
+        in at least :data:`WARN_SHARE` of the counts; return whether it did."""
+        if not self.checked or self.several / self.checked < WARN_SHARE:
+            return False
+        logger.warning(
+            "%s: more than one face in %s in %d of %d checked frames (one per %g s): the "
+            "person's track follows one of them and may move between them; give the "
+            "person's region (regions_px) to leave the others out",
+            path, where, self.several, self.checked, CHECK_EVERY_S)
+        return True
+
+
+@contextlib.contextmanager
+def face_counters(n, *, min_detection_confidence=0.5):
+    """``n`` :class:`FaceCounter` objects, one per region, their detectors closed after.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> with face_counters(1) as (count,):
+    ...     count(np.zeros((90, 160, 3), np.uint8), 0.0)
+    >>> count.checked, count.several
+    (1, 0)
+    """
+    import mediapipe as mp
+
+    from synchrony.extract.face import _native_stderr_silenced
+
+    detectors = []
+    try:
+        with _native_stderr_silenced():  # TF-Lite's banner on the first run
+            for _ in range(n):
+                detector = mp.solutions.face_detection.FaceDetection(
+                    model_selection=1, min_detection_confidence=min_detection_confidence)
+                detector.process(_blank())
+                detectors.append(detector)
+        with warnings.catch_warnings():
+            # emitted while mediapipe converts its results
+            warnings.filterwarnings("ignore", message=".*GetPrototype", category=UserWarning)
+            yield [FaceCounter(detector) for detector in detectors]
+    finally:
+        for detector in detectors:
+            detector.close()
+
+
+def _blank():
+    import numpy as np
+
+    return np.zeros((64, 64, 3), np.uint8)
