@@ -218,19 +218,28 @@ def mediapipe_meshes(n_meshes, *, max_num_faces=1, min_detection_confidence=0.5)
     protobuf's deprecation noise is silenced; the caller's settings are restored
     afterwards.
     """
-    meshes = []
+    with _cv_single_threaded(), quiet_models(
+            lambda: _face_mesh(min_detection_confidence, max_num_faces), n_meshes) as meshes:
+        yield meshes
+
+
+@contextlib.contextmanager
+def quiet_models(build, n):
+    """``n`` mediapipe models from ``build()``, built with the native banners silenced
+    (:func:`_native_stderr_silenced`) and used with protobuf's deprecation noise
+    filtered, closed afterwards."""
+    models = []
     try:
-        with _cv_single_threaded():
-            with _native_stderr_silenced():
-                for _ in range(n_meshes):
-                    meshes.append(_face_mesh(min_detection_confidence, max_num_faces))
-            with warnings.catch_warnings():
-                # emitted while mediapipe converts its results
-                warnings.filterwarnings("ignore", message=".*GetPrototype", category=UserWarning)
-                yield meshes
+        with _native_stderr_silenced():
+            for _ in range(n):
+                models.append(build())
+        with warnings.catch_warnings():
+            # emitted while mediapipe converts its results
+            warnings.filterwarnings("ignore", message=".*GetPrototype", category=UserWarning)
+            yield models
     finally:
-        for mesh in meshes:
-            mesh.close()
+        for model in models:
+            model.close()
 
 
 @contextlib.contextmanager

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import warnings
 
 logger = logging.getLogger("synchrony")
 
@@ -72,23 +71,16 @@ def face_counters(n, *, min_detection_confidence=0.5):
     """
     import mediapipe as mp
 
-    from synchrony.extract.face import _native_stderr_silenced
+    from synchrony.extract.face import quiet_models
 
-    detectors = []
-    try:
-        with _native_stderr_silenced():  # TF-Lite's banner on the first run
-            for _ in range(n):
-                detector = mp.solutions.face_detection.FaceDetection(
-                    model_selection=1, min_detection_confidence=min_detection_confidence)
-                detector.process(_blank())
-                detectors.append(detector)
-        with warnings.catch_warnings():
-            # emitted while mediapipe converts its results
-            warnings.filterwarnings("ignore", message=".*GetPrototype", category=UserWarning)
-            yield [FaceCounter(detector) for detector in detectors]
-    finally:
-        for detector in detectors:
-            detector.close()
+    def build():
+        detector = mp.solutions.face_detection.FaceDetection(
+            model_selection=1, min_detection_confidence=min_detection_confidence)
+        detector.process(_blank())  # TF-Lite's banner prints on the first run
+        return detector
+
+    with quiet_models(build, n) as detectors:
+        yield [FaceCounter(detector) for detector in detectors]
 
 
 def _blank():

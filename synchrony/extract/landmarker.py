@@ -73,7 +73,6 @@ import hashlib
 import math
 import numbers
 import os
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -384,26 +383,16 @@ def face_landmarkers(n, *, max_num_faces=1, min_detection_confidence=0.5):
     data = _read_verified(model_path())
     from mediapipe.tasks.python import BaseOptions, vision
 
-    from synchrony.extract.face import _native_stderr_silenced
+    from synchrony.extract.face import quiet_models
 
     options = vision.FaceLandmarkerOptions(
         base_options=BaseOptions(model_asset_buffer=data),
         running_mode=vision.RunningMode.VIDEO, num_faces=int(max_num_faces),
         min_face_detection_confidence=float(min_detection_confidence),
         output_face_blendshapes=True, output_facial_transformation_matrixes=True)
-    landmarkers = []
-    try:
-        # the native banners (TF-Lite delegate, feedback manager) all print while building
-        with _native_stderr_silenced():
-            for _ in range(n):
-                landmarkers.append(vision.FaceLandmarker.create_from_options(options))
-        with warnings.catch_warnings():
-            # emitted while mediapipe converts its results
-            warnings.filterwarnings("ignore", message=".*GetPrototype", category=UserWarning)
-            yield landmarkers
-    finally:
-        for landmarker in landmarkers:
-            landmarker.close()
+    # the native banners (TF-Lite delegate, feedback manager) all print while building
+    with quiet_models(lambda: vision.FaceLandmarker.create_from_options(options), n) as landmarkers:
+        yield landmarkers
 
 
 def detect(landmarker, rgb, timestamp_ms):
