@@ -84,8 +84,9 @@ class AnalysisConfig:
         faster on 25-30 fps recordings.
     face_backend : {"facemesh", "landmarker"}, default "facemesh"
         The face model (:func:`synchrony.extract.face.extract_face_split`).
-        ``"facemesh"``, the default, is the faster (about 1.6x less CPU per frame) and
-        the one the gaze and head-pose features were validated with;
+        ``"facemesh"``, the default, is the faster (the Landmarker costs 1.4-1.9x its
+        CPU, ``benchmarks/README.md``) and the one the gaze and head-pose features were
+        validated with;
         ``"landmarker"`` adds 51 blendshape signals (``bs_<name>``) and the expression
         composites ``expr_smile``, ``expr_distress``, ``expr_eye_closure``,
         ``expr_brow_raise`` (0-1), and with them the ``expression`` pairs.

@@ -787,8 +787,8 @@ def extract_face_split(path, *, persons=("A", "B"), split=0.5, regions_px=None, 
     Warns
     -----
     On the "synchrony" logger, when a person's part shows more than one face in at least
-    10 % of the frames counted once per second (:mod:`synchrony.extract.facecount`):
-    that person's track may follow another face.
+    10 % of the frames counted every 5 s (:mod:`synchrony.extract.facecount`): that
+    person's track may follow another face.
 
     Raises
     ------

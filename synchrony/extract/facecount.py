@@ -3,11 +3,14 @@
 The face models follow one face per person's region. When a region shows two (a sibling
 on the parent's lap, a second adult, a face on a poster), the person's track is whichever
 face the model follows, and it may move to the other face for good when the first one
-leaves for a moment. So about once per second of video each region also goes through
-mediapipe's BlazeFace full-range detector (its model is inside the mediapipe wheel;
-about 2 ms a call, under 1 % of the face path at 10 Hz), which counts the faces there; a
-region with more than one face in at least :data:`WARN_SHARE` of those checks gets a
-warning naming the file, the region and the share.
+leaves for a moment. So every :data:`CHECK_EVERY_S` seconds of video each region also goes
+through mediapipe's BlazeFace full-range detector (its model is inside the mediapipe
+wheel), which counts the faces there; a region with more than one face in at least
+:data:`WARN_SHARE` of those counts gets a warning naming the file, the region and the
+share. A count costs about 7 ms of CPU on a 640x720 region (the short-range model, 3 ms,
+misses small faces further back), so one per 5 s adds about 1.5 % to the face path of a
+split-screen session at 10 Hz; a second face that stays for minutes, the case that
+misleads a track, is counted many times over.
 """
 
 from __future__ import annotations
@@ -18,13 +21,13 @@ import logging
 logger = logging.getLogger("synchrony")
 
 #: Seconds of video between two counts in one region.
-CHECK_EVERY_S = 1.0
+CHECK_EVERY_S = 5.0
 #: Share of the counts with several faces from which a region gets a warning.
 WARN_SHARE = 0.1
 
 
 class FaceCounter:
-    """Counts the faces of one region's frames, one frame per :data:`CHECK_EVERY_S`.
+    """Counts the faces of one region's frames, one frame per :data:`CHECK_EVERY_S` seconds.
 
     Call it with every analysed frame of the region, in order; it counts a frame when
     the last count is at least :data:`CHECK_EVERY_S` seconds older.
