@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from synchrony.config import FACE_BACKENDS
 from synchrony.errors import SynchronyError
 
 SAMPLE_VIDEO = Path(__file__).resolve().parents[1] / "sample_media" / "dyad_split.mp4"
@@ -68,6 +69,13 @@ def _analysis_options(func):
     return func
 
 
+# One face-backend option for analyze and batch.
+_face_backend_option = click.option(
+    "--face-backend", type=click.Choice(list(FACE_BACKENDS)), default=FACE_BACKENDS[0], show_default=True,
+    help="Face model: facemesh (faster) or landmarker (adds 51 blendshape signals bs_<name> "
+         "and the expr_smile/expr_distress/expr_eye_closure/expr_brow_raise composites).")
+
+
 def _config_settings(pairs, surrogate_method, n_surrogates, smooth_s, detrend, zscore, outlier_sd, seed):
     settings = dict(surrogate_method=surrogate_method, n_surrogates=n_surrogates, smooth_s=smooth_s,
                     detrend=detrend, zscore=zscore, outlier_sd=outlier_sd, seed=seed)
@@ -102,10 +110,7 @@ def _config_settings(pairs, surrogate_method, n_surrogates, smooth_s, detrend, z
 @click.option("--annotated-video", is_flag=True,
               help="Also write annotated.mp4: the video with face landmarks, gaze arrows and a running "
                    "synchrony bar, red in mismatch spans (off by default: it shows the people recorded).")
-@click.option("--face-backend", type=click.Choice(["facemesh", "landmarker"]), default="facemesh",
-              show_default=True,
-              help="Face model: facemesh (faster) or landmarker (adds 51 blendshape signals bs_<name> "
-                   "and the expr_smile/expr_distress/expr_eye_closure/expr_brow_raise composites).")
+@_face_backend_option
 @_analysis_options
 def analyze(videos, layout, out_dir, persons, offset, audio, video_rate_hz, face_backend, thumbnails,
             annotated_video, episodes, **options):
@@ -242,10 +247,7 @@ def pseudo_dyads(files, fmt, rate_hz, feature, window_s, step_s, max_lag_s, n_pa
 @click.option("--max-lag-s", type=float, default=2.0, show_default=True)
 @click.option("--video-rate-hz", type=float, default=None,
               help="Analyse video frames at about this rate (e.g. 10) instead of every frame.")
-@click.option("--face-backend", type=click.Choice(["facemesh", "landmarker"]), default="facemesh",
-              show_default=True,
-              help="Face model: facemesh (faster) or landmarker (adds 51 blendshape signals bs_<name> "
-                   "and the expr_smile/expr_distress/expr_eye_closure/expr_brow_raise composites).")
+@_face_backend_option
 @_analysis_options
 def batch(manifest, out_dir, discover, pattern, layout, persons, workers, scheduler, force, no_pseudo,
           n_pseudo_pairs, window_s, step_s, max_lag_s, video_rate_hz, face_backend, episodes, **options):

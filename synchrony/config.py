@@ -8,7 +8,12 @@ from dataclasses import dataclass
 from synchrony._validate import check_positive
 from synchrony.errors import ConfigError, ParameterError
 
-__all__ = ["AnalysisConfig", "DEFAULT_PAIRS", "PAIR_SETS"]
+__all__ = ["AnalysisConfig", "DEFAULT_PAIRS", "FACE_BACKENDS", "PAIR_SETS"]
+
+#: Face models: ``"facemesh"``, mediapipe's legacy FaceMesh with iris (models inside the
+#: mediapipe wheel; the fastest), and ``"landmarker"``, the Tasks API Face Landmarker
+#: (:mod:`synchrony.extract.landmarker`: the same 478 landmarks plus 52 blendshape scores).
+FACE_BACKENDS = ("facemesh", "landmarker")
 
 #: Named sets of (feature of A, feature of B) pairs. ``cross-modal`` pairs one partner's
 #: voice with the other's movement, the kind of cross-modal matching Stern described in
@@ -135,8 +140,8 @@ class AnalysisConfig:
             raise ConfigError(f"The 'alpha' parameter of {name} must be in (0, 1); got {self.alpha!r}.")
         if len(self.persons) != 2 or len(set(self.persons)) != 2 or not all(self.persons):
             raise ConfigError(f"The 'persons' parameter of {name} must be two different labels; got {self.persons!r}.")
-        if self.face_backend not in ("facemesh", "landmarker"):
-            raise ConfigError(f"The 'face_backend' parameter of {name} must be 'facemesh' or 'landmarker'; "
+        if self.face_backend not in FACE_BACKENDS:
+            raise ConfigError(f"The 'face_backend' parameter of {name} must be one of {FACE_BACKENDS}; "
                               f"got {self.face_backend!r}.")
         if self.surrogate_method not in ("circular", "segment"):
             raise ConfigError(f"The 'surrogate_method' parameter of {name} must be 'circular' or 'segment'; "

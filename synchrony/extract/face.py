@@ -88,6 +88,7 @@ from array import array
 import numpy as np
 import pandas as pd
 
+from synchrony.config import FACE_BACKENDS
 from synchrony.errors import MediaError, NoFaceError, ParameterError
 from synchrony.extract.expression import _features_from_frontal
 from synchrony.extract.facecount import face_counters
@@ -254,12 +255,6 @@ def _cv_single_threaded():
         yield
     finally:
         cv2.setNumThreads(cv_threads)
-
-
-#: Face models: ``"facemesh"``, mediapipe's legacy FaceMesh with iris (models inside the
-#: mediapipe wheel; the fastest), and ``"landmarker"``, the Tasks API Face Landmarker
-#: (:mod:`synchrony.extract.landmarker`: the same 478 landmarks plus 52 blendshape scores).
-FACE_BACKENDS = ("facemesh", "landmarker")
 
 
 def backend_columns(backend):
