@@ -27,7 +27,7 @@ from _facegen import TIME_BASE, clip_frames, write_split_video
 from synchrony.errors import NoFaceError, ParameterError
 from synchrony.extract.face import (
     FACE_COLUMNS,
-    _landmarks_px,
+    _landmarks_px_from_bytes,
     _track,
     extract_face_split,
     face_features_from_landmarks,
@@ -250,11 +250,11 @@ def test_landmarks_read_from_the_serialized_message_equal_the_field_by_field_rea
     for x, y, z in values:
         message.landmark.add(x=x, y=y, z=z)
     expected = values.astype(float) * [640, 360, 640]
-    np.testing.assert_array_equal(_landmarks_px(message, 640, 360), expected)
+    np.testing.assert_array_equal(_landmarks_px_from_bytes(message.SerializeToString(), 640, 360), expected)
     # a coordinate of exactly 0.0 is left out of the bytes: the slow path takes over
     message.landmark[5].z = 0.0
     expected[5, 2] = 0.0
-    np.testing.assert_array_equal(_landmarks_px(message, 640, 360), expected)
+    np.testing.assert_array_equal(_landmarks_px_from_bytes(message.SerializeToString(), 640, 360), expected)
 
 
 def test_opencv_thread_setting_is_restored(split_video):
@@ -314,7 +314,7 @@ def test_read_ahead_closes_the_source_and_stops_when_left_early():
 
 
 def test_find_faces_gives_the_landmarks_process_gives(clip):
-    from synchrony.extract.face import _find_faces, _landmarks_px_from_bytes, mediapipe_meshes
+    from synchrony.extract.face import _find_faces, mediapipe_meshes
 
     frames = clip_frames(clip, FIRST, FIRST + 6)
     frames.append(np.zeros_like(frames[0]))  # no face: nothing found either way
@@ -326,7 +326,7 @@ def test_find_faces_gives_the_landmarks_process_gives(clip):
             assert len(got) == len(want)
             for raw, message in zip(got, want):
                 np.testing.assert_array_equal(_landmarks_px_from_bytes(raw, 640, 360),
-                                              _landmarks_px(message, 640, 360))
+                                              _landmarks_px_from_bytes(message.SerializeToString(), 640, 360))
 
 
 def test_find_faces_falls_back_to_process_without_mediapipe_internals():

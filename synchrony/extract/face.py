@@ -348,11 +348,6 @@ _LANDMARK_BYTES = np.dtype([("tag", "u1"), ("len", "u1"), ("tx", "u1"), ("x", "<
 _LANDMARK_TAGS = (0x0A, 15, 0x0D, 0x15, 0x1D)
 
 
-def _landmarks_px(landmark_list, width, height):
-    """FaceMesh's normalised landmarks -> (n, 3) pixels, ``z`` scaled like ``x``."""
-    return _landmarks_px_from_bytes(landmark_list.SerializeToString(), width, height)
-
-
 def _landmarks_px_from_bytes(raw, width, height):
     """A serialized ``NormalizedLandmarkList`` -> (n, 3) pixels, ``z`` scaled like ``x``."""
     if len(raw) % _LANDMARK_BYTES.itemsize == 0:
@@ -377,7 +372,7 @@ def _find_faces(mesh, image):
 
     The same graph call as ``mesh.process(image)``, timestamp step included, without what
     ``process`` adds around it: a copy of the pixels, a namedtuple class built on every
-    call, and every landmark parsed into Python objects that :func:`_landmarks_px` would
+    call, and every landmark parsed into Python objects that would have to be
     only serialize again. That is ~0.5 ms of the ~6 ms a call costs here. It uses
     internals of mediapipe's ``SolutionBase``, unchanged across the 0.10.x line pinned in
     pyproject; without them it falls back to ``process``.
