@@ -372,8 +372,8 @@ def _find_faces(mesh, image):
 
     The same graph call as ``mesh.process(image)``, timestamp step included, without what
     ``process`` adds around it: a copy of the pixels, a namedtuple class built on every
-    call, and every landmark parsed into Python objects that would have to be
-    only serialize again. That is ~0.5 ms of the ~6 ms a call costs here. It uses
+    call, and every landmark parsed into Python objects only to be serialized
+    again. That is ~0.5 ms of the ~6 ms a call costs here. It uses
     internals of mediapipe's ``SolutionBase``, unchanged across the 0.10.x line pinned in
     pyproject; without them it falls back to ``process``.
     """
