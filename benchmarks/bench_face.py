@@ -203,7 +203,7 @@ def run_profile(path: str, rate_hz: float | None, top: int) -> dict:
     from synchrony.media import iter_frames
 
     def sequential():
-        frames = iter_frames(path, rate_hz=rate_hz)
+        frames = iter_frames(path, rate_hz=rate_hz, decoder_threads=1)  # as the library
         n = 0
         with face.mediapipe_meshes(2) as meshes:
             people = [face._Person(face._mesh_finder(mesh)) for mesh in meshes]
@@ -227,19 +227,15 @@ def run_profile(path: str, rate_hz: float | None, top: int) -> dict:
     # cumulative seconds of named functions (summed over same-named functions in the file)
     wanted = {
         "decode: iter_frames (demux + decode + to RGB)": [("media.py", "_frames")],
-        "  of which YUV -> RGB (reformat + to_ndarray)": [("~", "to_ndarray"),
-                                                          ("~", "reformat")],
+        "  of which YUV -> RGB (media._rgb_converter)": [("media.py", "convert")],
         "FaceMesh: _find_faces (graph + landmark bytes)": [("face.py", "_find_faces")],
         "landmarks to pixels (_landmarks_px_from_bytes)": [("face.py",
                                                             "_landmarks_px_from_bytes")],
         "features (_Person.measure)": [("face.py", "measure")],
-        "  face_features_from_landmarks": [("face.py", "face_features_from_landmarks")],
-        "  head_pose (solvePnP)": [("head.py", "head_pose")],
-        "  frontalise": [("head.py", "frontalise")],
-        "  expression (_features_from_frontal)": [("expression.py", "_features_from_frontal")],
-        "  gaze (_eye_in_head + _line_of_sight)": [("gaze.py", "_eye_in_head"),
-                                                   ("gaze.py", "_line_of_sight")],
-        "  direction_to_camera": [("gaze.py", "direction_to_camera")],
+        "  geometry, all columns (geometry.face_geometry)": [("geometry.py", "face_geometry")],
+        "    of which head pose (solvePnP)": [("geometry.py", "_pose")],
+        "    of which frontalise (Kabsch)": [("geometry.py", "_frontal")],
+        "    of which gaze": [("geometry.py", "_gaze")],
         "  face crops (_face_crops)": [("face.py", "_face_crops")],
         "  sharpness": [("face.py", "sharpness")],
         "FaceMesh start-up (mediapipe_meshes enter)": [("face.py", "_face_mesh")],

@@ -174,16 +174,29 @@ def assert_same_frames(got, want):
     {"rate_hz": 10, "end_s": 6.0},
     {"rate_hz": 4, "start_s": 7.3, "end_s": 11.0},  # starts mid-GOP: seek, then skip
     {"start_s": 3.1, "end_s": 4.0},  # every frame of a span
+    {"rate_hz": 10, "end_s": 6.0, "decoder_threads": 1},  # what the face extractors use
+    {"start_s": 3.1, "end_s": 4.0, "decoder_threads": 3},
 ])
 def test_skipping_decode_yields_exactly_the_frames_of_a_full_decode(reference_dir, kwargs):
     # the reference face clip: H.264 (High) with B-frames, 472 frames at 23.976 fps; with
     # skip_frame="NONREF" throughout, its decoder outputs only 254 of them
     clip = reference_dir / "media" / "WolfgangLanger_Pexels.mp4"
     got = list(media.iter_frames(clip, **kwargs))
+    kwargs.pop("decoder_threads", None)
     assert_same_frames(got, reference_frames(clip, **kwargs))
     if "rate_hz" in kwargs:
         assert len(got) == pytest.approx(kwargs["rate_hz"] * (kwargs["end_s"]
                                                               - kwargs.get("start_s", 0)), abs=1)
+
+
+def test_decoder_threads_is_the_decoders_thread_count(reference_dir):
+    clip = reference_dir / "media" / "WolfgangLanger_Pexels.mp4"
+    for threads in (1, 3):
+        frames = media.iter_frames(clip, rate_hz=10, decoder_threads=threads)
+        next(frames)
+        stream = frames.gi_frame.f_locals["stream"]
+        assert stream.codec_context.thread_count == threads
+        frames.close()
 
 
 def test_the_decoder_really_skips_frames_the_grid_leaves_out(reference_dir):
@@ -193,6 +206,64 @@ def test_the_decoder_really_skips_frames_the_grid_leaves_out(reference_dir):
     assert n_kept == 197
     # measured: 343 of 472 decoded; every kept frame among them (the test above)
     assert n_kept < decoded_count(clip, 10.0) < 0.8 * 472
+
+
+# (codec, pixel format, colour tags set on the encoder, file name): 8-bit YUV of several
+# subsamplings, limited and full range, BT.709 and unspecified matrices, RGB, grey, odd
+# sizes; 10-bit, which the converter leaves to PyAV's reformatter
+COLOUR_CASES = [
+    ("libx264", "yuv420p", {}, "plain.mp4"),
+    ("libx264", "yuv420p", {"colorspace": 1, "color_primaries": 1, "color_trc": 1}, "bt709.mp4"),
+    ("libx264", "yuvj420p", {"color_range": 2}, "full_range.mp4"),
+    ("libx264", "yuv444p", {}, "yuv444.mp4"),
+    ("libx264", "yuv420p10le", {}, "ten_bit.mp4"),
+    ("mjpeg", "yuvj422p", {}, "mjpeg.avi"),
+    ("mpeg4", "yuv420p", {}, "mpeg4.avi"),
+    ("libvpx-vp9", "yuv420p", {}, "vp9.webm"),
+    ("ffv1", "bgr0", {}, "rgb.mkv"),
+    ("ffv1", "gray", {}, "grey.mkv"),
+]
+
+
+def write_colour_clip(path, codec, pix_fmt, tags, *, size=(66, 50), n_frames=6):
+    """Colourful noisy frames through one encoder; returns ``path``."""
+    rng = np.random.default_rng(7)
+    width, height = size
+    y, x = np.mgrid[0:height, 0:width]
+    with av.open(os.fspath(path), "w") as container:
+        stream = container.add_stream(codec, rate=25)
+        stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
+        for name, value in tags.items():
+            setattr(stream.codec_context, name, value)
+        for i in range(n_frames):
+            rgb = np.stack([x * 4 + 9 * i, y * 5, (x + y) * 3 + 20 * i], axis=-1) % 256
+            rgb = (rgb + rng.integers(-25, 25, rgb.shape)).clip(0, 255).astype(np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
+        container.mux(stream.encode())
+    return path
+
+
+@pytest.mark.parametrize("codec, pix_fmt, tags, name", COLOUR_CASES,
+                         ids=[case[-1] for case in COLOUR_CASES])
+def test_rgb_pixels_are_those_of_pyavs_own_conversion(tmp_path, codec, pix_fmt, tags, name):
+    path = write_colour_clip(tmp_path / name, codec, pix_fmt, tags)
+    got = list(media.iter_frames(path))
+    assert len(got) == 6
+    assert_same_frames(got, reference_frames(path))
+
+
+def test_rgb_converter_follows_a_change_of_frame_size_and_format(tmp_path):
+    # one converter fed frames of three streams in turn, as a stream whose frames change
+    # size or format mid-way would feed it
+    clips = [write_colour_clip(tmp_path / f"{i}.mkv", "ffv1", fmt, {}, size=size, n_frames=2)
+             for i, (fmt, size) in enumerate([("yuv420p", (66, 50)), ("yuv444p", (40, 30)),
+                                              ("yuv420p", (66, 50))])]
+    convert = media._rgb_converter("x")
+    for clip in clips:
+        with av.open(os.fspath(clip)) as container:
+            for frame in container.decode(video=0):
+                want = frame.to_ndarray(format="rgb24")
+                assert np.array_equal(convert(frame), want)
 
 
 def test_skipping_on_a_variable_rate_file_keeps_the_first_frame_of_every_slot(tmp_path):
@@ -509,10 +580,11 @@ def test_complete_file_does_not_warn(tmp_path, caplog):
 
 @pytest.mark.parametrize(
     "kwargs", [{"rate_hz": 0}, {"rate_hz": float("nan")}, {"start_s": -1},
-               {"start_s": 2, "end_s": 1}, {"rate_hz": "10"}])
+               {"start_s": 2, "end_s": 1}, {"rate_hz": "10"}, {"decoder_threads": 0},
+               {"decoder_threads": 1.0}, {"decoder_threads": True}])
 def test_bad_iter_frames_parameters(tmp_path, kwargs):
     path = make_video(tmp_path / "v.mp4", n_frames=2)
-    name = next(k for k in ("rate_hz", "end_s", "start_s") if k in kwargs)
+    name = next(k for k in ("rate_hz", "end_s", "start_s", "decoder_threads") if k in kwargs)
     with pytest.raises(ParameterError, match=f"'{name}' parameter of iter_frames"):
         media.iter_frames(path, **kwargs)
 
