@@ -342,8 +342,8 @@ def render(info, minutes, cases, runs, scaling, profiles, load_end, repeats, ful
         f"- Python {info['python']}; {info['versions']}",
         "- Threads: as the library runs them (no pinning): `iter_frames` decodes with "
         "FFmpeg's frame threads (`thread_type='AUTO'`), `extract_face_split` runs the two "
-        "FaceMesh graphs in two Python threads and decodes ahead in a third, and each graph "
-        "has its own worker threads",
+        "FaceMesh graphs in two Python threads and decodes ahead in a third (one decoder "
+        "thread, `decoder_threads=1`), and each graph has its own worker threads",
         f"- synchrony: commit {info['commit']}",
         f"- Load average (1/5/15 min): {info['load']} at start, {load_end} at end "
         "(above 0 means other processes shared the machine)",

@@ -5,10 +5,11 @@ the right. Each person's part of every frame goes through its own FaceMesh insta
 (tracking state belongs to one video stream) and becomes one row of features; frames
 and landmarks are never kept, so memory stays flat however long the recording is.
 
-This module does the pixel work (FaceMesh, the face crop); the geometry lives in
+This module does the pixel work (FaceMesh, the face crop); the geometry is defined in
 :mod:`synchrony.extract.head` (head pose), :mod:`synchrony.extract.expression`
 (expression features) and :mod:`synchrony.extract.gaze` (gaze, looking, trust), whose
-docstrings define those columns and their sign conventions.
+docstrings define those columns and their sign conventions, and computed frame by frame
+by the one-pass kernel of :mod:`synchrony.extract.geometry`.
 
 Feature definitions of this module (in :func:`face_features_from_landmarks`; landmark
 indices of the 468/478-point FaceMesh topology; distances are 3-D when FaceMesh's depth

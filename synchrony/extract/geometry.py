@@ -8,8 +8,9 @@ position), :func:`synchrony.extract.head.head_pose` (yaw, pitch, roll),
 :func:`synchrony.extract.gaze.gaze_angles` and
 :func:`synchrony.extract.gaze.direction_to_camera` (gaze). Called one after the other,
 they validate their input again, turn all 478 landmarks into the head frame and take
-each mean and norm in a NumPy call of its own: about 0.2 ms a face, paid under the GIL
-twice per analysed frame while the other person's FaceMesh waits for it. The kernel here
+each mean and norm in a NumPy call of its own: about 0.2 ms a face, twice per analysed
+frame, all of it Python holding the GIL that the decoder and the other person's lane
+also need. The kernel here
 works on the 60 landmarks those definitions use, with one index, one product per linear
 combination and one norm call for all lengths: about 3x faster. The values agree with
 the public functions to rounding (``tests/test_geometry.py`` checks it on real faces).
@@ -119,8 +120,8 @@ def face_geometry(landmarks_px, width, height, eye_radius_per_width):
         expression = (math.nan,) * 6
 
     gaze = _gaze(face, lm, lengths[5:], rotation, eye_radius_per_width)
-    ex, ey = (_CAMERA_MEAN @ lm[:, :2]).tolist()
-    camera = _angles(-(ex - width / 2) / width, -(ey - height / 2) / width, -1.0)
+    eyes_x, eyes_y = (_CAMERA_MEAN @ lm[:, :2]).tolist()
+    camera = _angles(-(eyes_x - width / 2) / width, -(eyes_y - height / 2) / width, -1.0)
     return (cx, cy, size, (cx - width / 2) / size, (cy - height / 2) / size,
             yaw, pitch, roll, *expression, *gaze, *camera)
 
