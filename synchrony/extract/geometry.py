@@ -24,7 +24,12 @@ import numpy as np
 
 from synchrony.extract import expression as _ex
 from synchrony.extract.gaze import _EYES
-from synchrony.extract.head import _MODEL, _MODEL_CENTRED, RIGID_LANDMARKS, pose_angles
+from synchrony.extract.head import (
+    _MODEL_CENTRED,
+    RIGID_LANDMARKS,
+    _solve_pose,
+    pose_angles,
+)
 
 # Face centre of face_features_from_landmarks: rigid points that expressions and the
 # jaw hardly move (listed in synchrony.extract.face's docstring). Not RIGID_LANDMARKS:
@@ -128,20 +133,10 @@ def face_geometry(landmarks_px, width, height, eye_radius_per_width):
 
 def _pose(lm, width, height):
     """:func:`synchrony.extract.head.head_pose` -> (rotation or None, angles)."""
-    import cv2
-
-    image = np.ascontiguousarray(lm[_RIGID, :2])
-    if not np.isfinite(image).all():
+    solved = _solve_pose(lm[_RIGID, :2], width, height)
+    if solved is None:
         return None, _NAN_POSE
-    camera = np.array([[width, 0.0, width / 2], [0.0, width, height / 2], [0.0, 0.0, 1.0]])
-    try:
-        ok, rvec, _ = cv2.solvePnP(_MODEL, image, camera, None, flags=cv2.SOLVEPNP_SQPNP)
-    except cv2.error:
-        return None, _NAN_POSE
-    if not ok:
-        return None, _NAN_POSE
-    rotation = cv2.Rodrigues(rvec)[0]
-    return rotation, pose_angles(rotation)
+    return solved[0], pose_angles(solved[0])
 
 
 def _frontal(lm):

@@ -205,27 +205,35 @@ def head_pose(landmarks_px, *, region_size_px):
         face had the canonical size and the focal length were right). All NaN if the
         solver fails.
     """
-    import cv2
-
     func = "head_pose"
     lm = _check_landmarks(landmarks_px, func)
     width, height = _region(region_size_px, func)
-    camera = np.array([[width, 0.0, width / 2], [0.0, width, height / 2], [0.0, 0.0, 1.0]])
-    image = np.ascontiguousarray(lm[_RIGID, :2])
-    nan = {"yaw_deg": math.nan, "pitch_deg": math.nan, "roll_deg": math.nan,
-           "rotation": np.full((3, 3), np.nan), "translation_cm": np.full(3, np.nan)}
-    if not np.isfinite(image).all():
-        return nan
-    try:
-        ok, rvec, tvec = cv2.solvePnP(_MODEL, image, camera, None, flags=cv2.SOLVEPNP_SQPNP)
-    except cv2.error:  # degenerate input (all points equal, ...)
-        return nan
-    if not ok:
-        return nan
-    rotation, _ = cv2.Rodrigues(rvec)
+    solved = _solve_pose(lm[_RIGID, :2], width, height)
+    if solved is None:
+        return {"yaw_deg": math.nan, "pitch_deg": math.nan, "roll_deg": math.nan,
+                "rotation": np.full((3, 3), np.nan), "translation_cm": np.full(3, np.nan)}
+    rotation, tvec = solved
     yaw, pitch, roll = pose_angles(rotation)
     return {"yaw_deg": yaw, "pitch_deg": pitch, "roll_deg": roll,
             "rotation": rotation, "translation_cm": tvec.ravel()}
+
+
+def _solve_pose(rigid_px, width, height):
+    """solvePnP of the image points of :data:`RIGID_LANDMARKS` (shape (n, 2)) on the
+    canonical face -> ``(rotation, tvec)``, or None when there is no solution."""
+    import cv2
+
+    image = np.ascontiguousarray(rigid_px)
+    if not np.isfinite(image).all():
+        return None
+    camera = np.array([[width, 0.0, width / 2], [0.0, width, height / 2], [0.0, 0.0, 1.0]])
+    try:
+        ok, rvec, tvec = cv2.solvePnP(_MODEL, image, camera, None, flags=cv2.SOLVEPNP_SQPNP)
+    except cv2.error:  # degenerate input (all points equal, ...)
+        return None
+    if not ok:
+        return None
+    return cv2.Rodrigues(rvec)[0], tvec
 
 
 def frontalise(landmarks_px):
